@@ -1,0 +1,289 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pcad-dev/pcad/internal/pca"
+	"github.com/pcad-dev/pcad/internal/store"
+)
+
+// certColumns are the columns of a certificate row without its DER, in the
+// order scanCert reads them.
+const certColumns = `c.id, c.account_id, c.identifier, c.ca_id, ca.identifier, c.instance_id, COALESCE(i.uuid, ''), c.cert_type, c.status,
+	c.cn, c.o, c.ou, c.l, c.st, c.c, c.subject_dn, c.sans, c.algorithm, c.serial, c.not_before, c.not_after, c.key_ref,
+	c.alias, COALESCE(c.custom_identifier, ''), c.extra, c.resource_group_id, c.tags, c.revoked_at, c.revoke_reason,
+	c.created_at, c.changed_at`
+
+const certJoins = ` FROM certificates c JOIN cas ca ON ca.id = c.ca_id LEFT JOIN instances i ON i.id = c.instance_id `
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanCert(row scanner, extra ...any) (pca.Certificate, error) {
+	var c pca.Certificate
+	var typ, status, sans, alg, tags string
+	var nb, na, revokedAt, created, changed int64
+	var reason int
+	dest := []any{&c.ID, &c.AccountID, &c.Identifier, &c.CAID, &c.ParentIdentifier, &c.InstanceID, &c.InstanceUUID, &typ, &status,
+		&c.Subject.CommonName, &c.Subject.Organization, &c.Subject.OrganizationUnit, &c.Subject.Locality, &c.Subject.State, &c.Subject.Country,
+		&c.SubjectDN, &sans, &alg, &c.SerialNumber, &nb, &na, &c.KeyRef, &c.AliasName, &c.CustomIdentifier, &c.Extra, &c.ResourceGroupID,
+		&tags, &revokedAt, &reason, &created, &changed}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		return pca.Certificate{}, err
+	}
+	c.Type, c.Status, c.Algorithm = pca.CertType(typ), pca.Status(status), pca.Algorithm(alg)
+	c.NotBefore, c.NotAfter, c.RevokedAt = fromMS(nb), fromMS(na), fromMS(revokedAt)
+	c.Created, c.Changed = fromMS(created), fromMS(changed)
+	c.RevokeReason = pca.RevocationReason(reason)
+	if err := json.Unmarshal([]byte(sans), &c.SANs); err != nil {
+		return pca.Certificate{}, fmt.Errorf("decode sans: %w", err)
+	}
+	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
+		return pca.Certificate{}, fmt.Errorf("decode tags: %w", err)
+	}
+	return c, nil
+}
+
+// InsertCertificate implements store.Store.
+func (s *Store) InsertCertificate(ctx context.Context, c *pca.Certificate) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// Draw one certificate from the instance, refusing beyond its quota.
+		res, err := tx.ExecContext(ctx, `UPDATE instances SET issued_count = issued_count + 1
+			WHERE id = ? AND account_id = ? AND (total_count = 0 OR issued_count < total_count)`, c.InstanceID, c.AccountID)
+		if err != nil {
+			return fmt.Errorf("sqlstore: draw from instance: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: draw from instance: %w", err)
+		} else if n == 0 {
+			var exists int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM instances WHERE id = ? AND account_id = ?", c.InstanceID, c.AccountID).Scan(&exists); err != nil {
+				return fmt.Errorf("sqlstore: check instance: %w", err)
+			}
+			if exists == 0 {
+				return store.ErrNotFound
+			}
+			return store.ErrQuota
+		}
+		return insertCert(ctx, tx, c)
+	})
+}
+
+// insertCert writes the certificate row, its body and its counter.
+func insertCert(ctx context.Context, tx *sql.Tx, c *pca.Certificate) error {
+	if err := insertCertRow(ctx, tx, c); err != nil {
+		return err
+	}
+	return bumpCount(ctx, tx, c, c.Status, 1)
+}
+
+// insertCertRow writes the certificate row and its body.
+func insertCertRow(ctx context.Context, tx *sql.Tx, c *pca.Certificate) error {
+	sans, err := json.Marshal(nonNilSANs(c.SANs))
+	if err != nil {
+		return fmt.Errorf("sqlstore: encode sans: %w", err)
+	}
+	tags, err := json.Marshal(nonNilTags(c.Tags))
+	if err != nil {
+		return fmt.Errorf("sqlstore: encode tags: %w", err)
+	}
+	var custom any
+	if c.CustomIdentifier != "" {
+		custom = c.CustomIdentifier
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO certificates (account_id, identifier, ca_id, instance_id, cert_type, status,
+		cn, o, ou, l, st, c, subject_dn, sans, algorithm, serial, not_before, not_after, key_ref, alias, custom_identifier,
+		extra, resource_group_id, tags, revoked_at, revoke_reason, created_at, changed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.AccountID, c.Identifier, c.CAID, c.InstanceID, string(c.Type), string(c.Status),
+		c.Subject.CommonName, c.Subject.Organization, c.Subject.OrganizationUnit, c.Subject.Locality, c.Subject.State, c.Subject.Country,
+		c.SubjectDN, string(sans), string(c.Algorithm), c.SerialNumber, ms(c.NotBefore), ms(c.NotAfter), c.KeyRef, c.AliasName, custom,
+		c.Extra, c.ResourceGroupID, string(tags), ms(c.RevokedAt), int(c.RevokeReason), ms(c.Created), ms(c.Changed))
+	if isUnique(err) {
+		return store.ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: insert certificate: %w", err)
+	}
+	if c.ID, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("sqlstore: certificate id: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO certificate_bodies (cert_id, der) VALUES (?, ?)", c.ID, c.DER); err != nil {
+		return fmt.Errorf("sqlstore: insert certificate body: %w", err)
+	}
+	return nil
+}
+
+func bumpCount(ctx context.Context, tx *sql.Tx, c *pca.Certificate, status pca.Status, delta int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO cert_counts (account_id, ca_id, instance_id, cert_type, status, n) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (account_id, ca_id, instance_id, cert_type, status) DO UPDATE SET n = cert_counts.n + excluded.n`,
+		c.AccountID, c.CAID, c.InstanceID, string(c.Type), string(status), delta)
+	if err != nil {
+		return fmt.Errorf("sqlstore: update counts: %w", err)
+	}
+	return nil
+}
+
+// GetCertificate implements store.Store.
+func (s *Store) GetCertificate(ctx context.Context, accountID int64, identifier string) (pca.Certificate, error) {
+	return getCert(ctx, s.db, accountID, identifier)
+}
+
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func getCert(ctx context.Context, q queryRower, accountID int64, identifier string) (pca.Certificate, error) {
+	var der []byte
+	row := q.QueryRowContext(ctx, "SELECT "+certColumns+", b.der"+certJoins+
+		"LEFT JOIN certificate_bodies b ON b.cert_id = c.id WHERE c.account_id = ? AND c.identifier = ?", accountID, identifier)
+	c, err := scanCert(row, &der)
+	if err != nil {
+		return pca.Certificate{}, fmt.Errorf("sqlstore: get certificate: %w", notFound(err))
+	}
+	c.DER = der
+	return c, nil
+}
+
+// RevokeCertificate implements store.Store.
+func (s *Store) RevokeCertificate(ctx context.Context, accountID int64, identifier string, at time.Time, reason pca.RevocationReason) (pca.Certificate, error) {
+	var out pca.Certificate
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		c, err := getCert(ctx, tx, accountID, identifier)
+		if err != nil {
+			return err
+		}
+		if c.Status != pca.StatusIssue {
+			return store.ErrState
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE certificates SET status = ?, revoked_at = ?, revoke_reason = ?, changed_at = ?
+			WHERE id = ?`, string(pca.StatusRevoke), ms(at), int(reason), ms(at), c.ID); err != nil {
+			return fmt.Errorf("sqlstore: revoke: %w", err)
+		}
+		if err := bumpCount(ctx, tx, &c, pca.StatusIssue, -1); err != nil {
+			return err
+		}
+		if err := bumpCount(ctx, tx, &c, pca.StatusRevoke, 1); err != nil {
+			return err
+		}
+		c.Status, c.RevokedAt, c.RevokeReason, c.Changed = pca.StatusRevoke, at.UTC().Truncate(time.Millisecond), reason, at.UTC().Truncate(time.Millisecond)
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// ListCertificates implements store.Store.
+//
+// Paging is by descending id. Token mode (BeforeID) is a keyset scan on an
+// index that starts with the filter columns, so a page costs the same at any
+// depth. Page mode (Offset) walks the same index with a covering subquery and
+// fetches only the page's rows. Total comes from cert_counts when no date
+// filter is set, else from an index count.
+func (s *Store) ListCertificates(ctx context.Context, accountID int64, q store.ListQuery) (store.ListResult, error) {
+	where := []string{"c.account_id = ?"}
+	args := []any{accountID}
+	countWhere := []string{"account_id = ?"}
+	countArgs := []any{accountID}
+	if q.Status != "" {
+		where, args = append(where, "c.status = ?"), append(args, string(q.Status))
+		countWhere, countArgs = append(countWhere, "status = ?"), append(countArgs, string(q.Status))
+	}
+	if q.Type != "" {
+		where, args = append(where, "c.cert_type = ?"), append(args, string(q.Type))
+		countWhere, countArgs = append(countWhere, "cert_type = ?"), append(countArgs, string(q.Type))
+	}
+	if q.InstanceUUID != "" {
+		var id int64
+		err := s.db.QueryRowContext(ctx, "SELECT id FROM instances WHERE account_id = ? AND uuid = ?", accountID, strings.ToLower(q.InstanceUUID)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ListResult{Items: []pca.Certificate{}}, nil
+		}
+		if err != nil {
+			return store.ListResult{}, fmt.Errorf("sqlstore: resolve instance: %w", err)
+		}
+		where, args = append(where, "c.instance_id = ?"), append(args, id)
+		countWhere, countArgs = append(countWhere, "instance_id = ?"), append(countArgs, id)
+	}
+	if q.ParentIdentifier != "" {
+		var id int64
+		err := s.db.QueryRowContext(ctx, "SELECT id FROM cas WHERE account_id = ? AND identifier = ?", accountID, q.ParentIdentifier).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ListResult{Items: []pca.Certificate{}}, nil
+		}
+		if err != nil {
+			return store.ListResult{}, fmt.Errorf("sqlstore: resolve parent: %w", err)
+		}
+		where, args = append(where, "c.ca_id = ?"), append(args, id)
+		countWhere, countArgs = append(countWhere, "ca_id = ?"), append(countArgs, id)
+	}
+	dated := false
+	if !q.ChangedFrom.IsZero() {
+		where, args = append(where, "c.changed_at >= ?"), append(args, ms(q.ChangedFrom))
+		dated = true
+	}
+	if !q.ChangedBefore.IsZero() {
+		where, args = append(where, "c.changed_at < ?"), append(args, ms(q.ChangedBefore))
+		dated = true
+	}
+
+	var total int64
+	var err error
+	if dated {
+		err = s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM certificates c WHERE "+strings.Join(where, " AND "), args...).Scan(&total)
+	} else {
+		err = s.db.QueryRowContext(ctx, "SELECT COALESCE(SUM(n), 0) FROM cert_counts WHERE "+strings.Join(countWhere, " AND "), countArgs...).Scan(&total)
+	}
+	if err != nil {
+		return store.ListResult{}, fmt.Errorf("sqlstore: count certificates: %w", err)
+	}
+
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	var query string
+	if q.Offset > 0 {
+		if q.Offset >= total {
+			return store.ListResult{Items: []pca.Certificate{}, Total: total}, nil
+		}
+		inner := "SELECT c.id FROM certificates c WHERE " + strings.Join(where, " AND ") + " ORDER BY c.id DESC LIMIT ? OFFSET ?"
+		args = append(args, limit, q.Offset)
+		query = "SELECT " + certColumns + certJoins + "WHERE c.id IN (" + inner + ") ORDER BY c.id DESC"
+	} else {
+		if q.BeforeID > 0 {
+			where, args = append(where, "c.id < ?"), append(args, q.BeforeID)
+		}
+		args = append(args, limit)
+		query = "SELECT " + certColumns + certJoins + "WHERE " + strings.Join(where, " AND ") + " ORDER BY c.id DESC LIMIT ?"
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return store.ListResult{}, fmt.Errorf("sqlstore: list certificates: %w", err)
+	}
+	defer rows.Close()
+	items := make([]pca.Certificate, 0, limit)
+	for rows.Next() {
+		c, err := scanCert(rows)
+		if err != nil {
+			return store.ListResult{}, fmt.Errorf("sqlstore: list certificates: %w", err)
+		}
+		items = append(items, c)
+	}
+	if err := rows.Err(); err != nil {
+		return store.ListResult{}, fmt.Errorf("sqlstore: list certificates: %w", err)
+	}
+	return store.ListResult{Items: items, Total: total}, nil
+}
+
+func nonNilSANs(s []pca.SAN) []pca.SAN {
+	if s == nil {
+		return []pca.SAN{}
+	}
+	return s
+}
