@@ -107,9 +107,10 @@ type Store interface {
 	// CA issuerID, before anything is signed with it. ErrConflict if taken.
 	ReserveSerial(ctx context.Context, issuerID int64, serial string, now time.Time) error
 
-	// CreateCA stores a CA (ID filled on return). For a sub-CA it also
-	// creates its default end-entity instance with UUID ca.InstanceUUID.
-	CreateCA(ctx context.Context, ca *pca.CA) error
+	// CreateCA stores a CA (ID filled on return) and its sealed key, in one
+	// transaction. For a sub-CA it also creates its default end-entity
+	// instance with UUID ca.InstanceUUID.
+	CreateCA(ctx context.Context, ca *pca.CA, key KeyRecord) error
 	// GetCA returns a CA of the account by identifier, or ErrNotFound.
 	GetCA(ctx context.Context, accountID int64, identifier string) (pca.CA, error)
 	// GetCAByID returns a CA of the account by internal id, or ErrNotFound.
@@ -119,7 +120,12 @@ type Store interface {
 	// draws one from its instance (ErrQuota when none is left) and keeps the
 	// counters behind ListResult.Total in the same transaction. A taken
 	// identifier or custom identifier gives ErrConflict.
-	InsertCertificate(ctx context.Context, c *pca.Certificate) error
+	// key, when not nil, is the certificate's service-generated sealed key,
+	// stored in the same transaction.
+	InsertCertificate(ctx context.Context, c *pca.Certificate, key *KeyRecord) error
+	// GetInstance returns an end-entity instance of the account by UUID, or
+	// ErrNotFound.
+	GetInstance(ctx context.Context, accountID int64, uuid string) (pca.Instance, error)
 	// GetCertificate returns an end-entity certificate with DER, or ErrNotFound.
 	GetCertificate(ctx context.Context, accountID int64, identifier string) (pca.Certificate, error)
 	// RevokeCertificate moves an ISSUE certificate to REVOKE with time and

@@ -94,7 +94,15 @@ func (s *Store) PutSecretIfAbsent(ctx context.Context, name string, sealed []byt
 
 // PutKey implements store.Store.
 func (s *Store) PutKey(ctx context.Context, k store.KeyRecord) error {
-	_, err := s.db.ExecContext(ctx, "INSERT INTO private_keys (ref, account_id, algorithm, sealed, created_at) VALUES (?, ?, ?, ?, ?)",
+	return putKey(ctx, s.db, k)
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func putKey(ctx context.Context, db execer, k store.KeyRecord) error {
+	_, err := db.ExecContext(ctx, "INSERT INTO private_keys (ref, account_id, algorithm, sealed, created_at) VALUES (?, ?, ?, ?, ?)",
 		k.Ref, k.AccountID, string(k.Algorithm), k.Sealed, ms(k.Created))
 	if isUnique(err) {
 		return store.ErrConflict

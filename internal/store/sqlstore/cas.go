@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/pcad-dev/pcad/internal/pca"
 	"github.com/pcad-dev/pcad/internal/store"
@@ -16,7 +17,7 @@ const caColumns = `c.id, c.account_id, c.identifier, COALESCE(c.parent_id, 0), C
 	COALESCE((SELECT i.uuid FROM instances i WHERE i.ca_id = c.id ORDER BY i.id LIMIT 1), ''), c.created_at`
 
 // CreateCA implements store.Store.
-func (s *Store) CreateCA(ctx context.Context, ca *pca.CA) error {
+func (s *Store) CreateCA(ctx context.Context, ca *pca.CA, key store.KeyRecord) error {
 	eku, err := json.Marshal(nonNil(ca.ExtendedKeyUsages))
 	if err != nil {
 		return fmt.Errorf("sqlstore: encode ekus: %w", err)
@@ -30,6 +31,9 @@ func (s *Store) CreateCA(ctx context.Context, ca *pca.CA) error {
 		parent = ca.ParentID
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := putKey(ctx, tx, key); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO cas (account_id, identifier, parent_id, ca_type, status,
 			cn, o, ou, l, st, c, subject_dn, algorithm, key_ref, serial, der, not_before, not_after, years, path_len,
 			ext_key_usages, cert_max_time, enable_crl, crl_days, resource_group_id, tags, created_at)
@@ -108,4 +112,15 @@ func nonNilTags(t []pca.Tag) []pca.Tag {
 		return []pca.Tag{}
 	}
 	return t
+}
+
+// GetInstance implements store.Store.
+func (s *Store) GetInstance(ctx context.Context, accountID int64, uuid string) (pca.Instance, error) {
+	in := pca.Instance{AccountID: accountID}
+	err := s.db.QueryRowContext(ctx, "SELECT id, uuid, ca_id, total_count, issued_count FROM instances WHERE account_id = ? AND uuid = ?",
+		accountID, strings.ToLower(uuid)).Scan(&in.ID, &in.UUID, &in.CAID, &in.TotalCount, &in.Issued)
+	if err != nil {
+		return pca.Instance{}, fmt.Errorf("sqlstore: get instance: %w", notFound(err))
+	}
+	return in, nil
 }

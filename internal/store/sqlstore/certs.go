@@ -50,8 +50,13 @@ func scanCert(row scanner, extra ...any) (pca.Certificate, error) {
 }
 
 // InsertCertificate implements store.Store.
-func (s *Store) InsertCertificate(ctx context.Context, c *pca.Certificate) error {
+func (s *Store) InsertCertificate(ctx context.Context, c *pca.Certificate, key *store.KeyRecord) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if key != nil {
+			if err := putKey(ctx, tx, *key); err != nil {
+				return err
+			}
+		}
 		// Draw one certificate from the instance, refusing beyond its quota.
 		res, err := tx.ExecContext(ctx, `UPDATE instances SET issued_count = issued_count + 1
 			WHERE id = ? AND account_id = ? AND (total_count = 0 OR issued_count < total_count)`, c.InstanceID, c.AccountID)

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pcad-dev/pcad/internal/casapi"
+	"github.com/pcad-dev/pcad/internal/keys"
+	"github.com/pcad-dev/pcad/internal/openapi"
+	"github.com/pcad-dev/pcad/internal/ratelimit"
+	"github.com/pcad-dev/pcad/internal/service"
+	"github.com/pcad-dev/pcad/internal/store/sqlstore"
+)
+
+// config is what `pcad serve` needs to start.
+type config struct {
+	Addr       string
+	Data       string
+	QPSPerUser float64
+	MasterKey  string // hex; empty: <data>/master.key, generated on first start
+	LogLevel   string
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on (PCAD_ADDR)")
+	fs.StringVar(&c.Data, "data", "./pcad-data", "data directory: SQLite store, master key, credentials (PCAD_DATA)")
+	fs.Float64Var(&c.QPSPerUser, "qps-per-user", 10, "requests per second per user and action; 0 turns throttling off (PCAD_QPS_PER_USER)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error (PCAD_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := envDefaults(fs, os.Getenv); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+	}
+	if c.QPSPerUser < 0 {
+		return c, fmt.Errorf("serve: --qps-per-user must be >= 0, got %v", c.QPSPerUser)
+	}
+	c.MasterKey = os.Getenv("PCAD_MASTER_KEY")
+	return c, nil
+}
+
+// app is a wired pcad: service, store and the HTTP handler.
+type app struct {
+	cfg     config
+	store   *sqlstore.Store
+	svc     *service.Service
+	handler http.Handler
+	log     *slog.Logger
+}
+
+// newApp opens the store under cfg.Data, loads the master key and wires the
+// service and the HTTP endpoints. The caller closes app.store.
+func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	var master []byte
+	var err error
+	if cfg.MasterKey != "" {
+		master, err = keys.ParseMasterKey(cfg.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("PCAD_MASTER_KEY: %w", err)
+		}
+	} else if master, _, err = keys.LoadOrCreateMasterKey(filepath.Join(cfg.Data, "master.key"), rand.Reader); err != nil {
+		return nil, err
+	}
+	sealer, err := keys.NewSealer(master, rand.Reader)
+	clear(master)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(cfg.Data, "pcad.db"))
+	if err != nil {
+		return nil, err
+	}
+	svc, err := service.New(ctx, service.Config{Store: st, Sealer: sealer, Logger: logger})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	var limiter openapi.Limiter
+	if cfg.QPSPerUser > 0 {
+		limiter = limiterAdapter{ratelimit.NewMemory(ratelimit.Config{PerSecond: cfg.QPSPerUser})}
+	}
+	api, err := openapi.NewHandler(openapi.Config{
+		Version: casapi.Version,
+		Actions: casapi.Actions(svc),
+		Keys:    keyLookup{svc},
+		Limiter: limiter,
+		Logger:  logger,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", api)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := svc.Ready(ctx); err != nil {
+			logger.Warn("readiness check failed", "err", err)
+			http.Error(w, "store unavailable\n", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	return &app{cfg: cfg, store: st, svc: svc, handler: mux, log: logger}, nil
+}
+
+// bootstrap creates the first account on an empty store and writes its
+// AccessKey to <data>/credentials.ini (mode 0600). It never rewrites the file.
+func (a *app) bootstrap(ctx context.Context) (credPath string, created bool, err error) {
+	credPath = filepath.Join(a.cfg.Data, "credentials.ini")
+	key, created, err := a.svc.Bootstrap(ctx, "default")
+	if err != nil || !created {
+		return credPath, false, err
+	}
+	f, err := os.OpenFile(credPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return credPath, false, fmt.Errorf("write credentials: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "[default]\ntype = access_key\naccess_key_id = %s\naccess_key_secret = %s\n", key.ID, key.Secret)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return credPath, false, fmt.Errorf("write credentials: %w", err)
+	}
+	return credPath, true, nil
+}
+
+func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("serve: --log-level: %w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	a, err := newApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	credPath, created, err := a.bootstrap(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	endpoint := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "pcad is serving the cas 2020-06-30 API at %s\n", endpoint)
+	if created {
+		fmt.Fprintf(stdout, "First start: created an account; its AccessKey is in %s (mode 0600).\n", credPath)
+	} else {
+		fmt.Fprintf(stdout, "Credentials of the first account: %s\n", credPath)
+	}
+	fmt.Fprintf(stdout, "Try:  go run ./cmd/pcad call --endpoint %s --credentials %s ListCert\n", endpoint, credPath)
+
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	fmt.Fprintln(stdout, "pcad stopped")
+	return nil
+}
+
+// keyLookup adapts the service's AccessKey lookup to the protocol layer.
+type keyLookup struct{ svc *service.Service }
+
+func (k keyLookup) LookupAccessKey(ctx context.Context, id string) (openapi.Credential, error) {
+	key, err := k.svc.LookupAccessKey(ctx, id)
+	if err != nil {
+		return openapi.Credential{}, err
+	}
+	return openapi.Credential{AccessKeyID: key.ID, Secret: key.Secret, AccountID: key.AccountID,
+		PrincipalID: key.PrincipalID, Active: key.Active}, nil
+}
+
+// limiterAdapter adapts the rate limiter to the protocol layer.
+type limiterAdapter struct{ m *ratelimit.Memory }
+
+func (l limiterAdapter) Allow(ctx context.Context, key string) (openapi.Decision, error) {
+	d, err := l.m.Allow(ctx, key)
+	return openapi.Decision{Allowed: d.Allowed, Limit: d.Limit, Remaining: d.Remaining, RetryAfter: d.RetryAfter}, err
+}

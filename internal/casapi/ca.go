@@ -1,0 +1,170 @@
+package casapi
+
+import (
+	"context"
+
+	"github.com/pcad-dev/pcad/internal/openapi"
+	"github.com/pcad-dev/pcad/internal/pca"
+	"github.com/pcad-dev/pcad/internal/service"
+)
+
+// caCreated is the response of the CA create calls.
+type caCreated struct {
+	Identifier       string `json:"Identifier"`
+	Certificate      string `json:"Certificate"`
+	CertificateChain string `json:"CertificateChain"`
+}
+
+// caSubject reads the subject of a CA create call (all but CountryCode required).
+func caSubject(b *binder) pca.Subject {
+	return pca.Subject{
+		CommonName:       b.str("CommonName", true, 0),
+		Organization:     b.str("Organization", true, 0),
+		OrganizationUnit: b.str("OrganizationUnit", true, 0),
+		Locality:         b.str("Locality", true, 0),
+		State:            b.str("State", true, 0),
+		Country:          b.str("CountryCode", false, 0),
+	}
+}
+
+func (a *API) createRootCA(ctx context.Context, r *openapi.Request) (any, error) {
+	b := newBinder(r)
+	req := service.RootCARequest{
+		Subject:         caSubject(b),
+		Years:           int(b.integer("Years", true, 1, 100, 0)),
+		Algorithm:       b.algorithm("Algorithm", false),
+		ResourceGroupID: b.str("ResourceGroupId", false, 64),
+		Tags:            b.tags("Tags"),
+	}
+	b.str("ClientToken", false, 64)
+	if b.err != nil {
+		return nil, b.err
+	}
+	if req.Algorithm == "" {
+		req.Algorithm = pca.RSA2048
+	}
+	ca, err := a.svc.CreateRootCA(ctx, actor(r), req)
+	if err != nil {
+		return nil, err
+	}
+	return caCreated{Identifier: ca.Identifier, Certificate: certPEM(ca.DER), CertificateChain: certPEM(ca.DER)}, nil
+}
+
+func (a *API) createSubCA(ctx context.Context, r *openapi.Request) (any, error) {
+	b := newBinder(r)
+	req := service.SubCARequest{
+		ParentIdentifier:  b.str("ParentIdentifier", true, 64),
+		Algorithm:         b.algorithm("Algorithm", true),
+		Subject:           caSubject(b),
+		Years:             int(b.integer("Years", true, 1, 100, 0)),
+		ExtendedKeyUsages: b.list("ExtendedKeyUsages"),
+		PathLen:           int(b.integer("PathLenConstraint", false, 0, 10, 0)),
+		EnableCRL:         b.flag("EnableCrl"),
+		CRLDays:           int(b.integer("CrlDay", false, 1, 365, 0)),
+		CertMaxTime:       int(b.integer("CertMaxTime", false, 1, 36500, 0)),
+		ResourceGroupID:   b.str("ResourceGroupId", false, 64),
+		Tags:              b.tags("Tags"),
+	}
+	b.str("ClientToken", false, 64)
+	if b.err != nil {
+		return nil, b.err
+	}
+	ca, err := a.svc.CreateSubCA(ctx, actor(r), req)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := a.svc.Chain(ctx, actor(r), ca)
+	if err != nil {
+		return nil, err
+	}
+	return caCreated{Identifier: ca.Identifier, Certificate: certPEM(ca.DER), CertificateChain: chainPEM(chain)}, nil
+}
+
+// caRecord is DescribeCACertificate's Certificate object.
+type caRecord struct {
+	Identifier         string    `json:"Identifier"`
+	ParentIdentifier   string    `json:"ParentIdentifier,omitempty"`
+	CertificateType    string    `json:"CertificateType"`
+	Status             string    `json:"Status"`
+	CommonName         string    `json:"CommonName"`
+	Organization       string    `json:"Organization"`
+	OrganizationUnit   string    `json:"OrganizationUnit"`
+	Locality           string    `json:"Locality"`
+	State              string    `json:"State"`
+	CountryCode        string    `json:"CountryCode"`
+	SubjectDN          string    `json:"SubjectDN"`
+	Algorithm          string    `json:"Algorithm"`
+	KeySize            int       `json:"KeySize"`
+	FullAlgorithm      string    `json:"FullAlgorithm"`
+	SignAlgorithm      string    `json:"SignAlgorithm"`
+	SerialNumber       string    `json:"SerialNumber"`
+	Md5                string    `json:"Md5"`
+	Sha2               string    `json:"Sha2"`
+	X509Certificate    string    `json:"X509Certificate"`
+	CaCertChain        string    `json:"CaCertChain"`
+	BeforeDate         int64     `json:"BeforeDate"`
+	AfterDate          int64     `json:"AfterDate"`
+	Years              int       `json:"Years"`
+	CertIssuedCount    int64     `json:"CertIssuedCount"`
+	CertRemainingCount int64     `json:"CertRemainingCount"`
+	CertTotalCount     int64     `json:"CertTotalCount"`
+	CertMaxTime        int       `json:"CertMaxTime"`
+	CrlDay             int       `json:"CrlDay"`
+	CrlStatus          string    `json:"CrlStatus"`
+	CrlUrl             string    `json:"CrlUrl"`
+	IssuerType         string    `json:"IssuerType"`
+	ResourceGroupId    string    `json:"ResourceGroupId"`
+	Tags               []tagPair `json:"Tags"`
+}
+
+type describeCAResponse struct {
+	Certificate caRecord `json:"Certificate"`
+	Years       int      `json:"Years"`
+}
+
+func (a *API) describeCA(ctx context.Context, r *openapi.Request) (any, error) {
+	b := newBinder(r)
+	id := b.str("Identifier", true, 64)
+	if b.err != nil {
+		return nil, b.err
+	}
+	act := actor(r)
+	ca, err := a.svc.GetCA(ctx, act, "Identifier", id)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := a.svc.Chain(ctx, act, ca)
+	if err != nil {
+		return nil, err
+	}
+	md5hex, sha2hex := fingerprints(ca.DER)
+	rec := caRecord{
+		Identifier: ca.Identifier, ParentIdentifier: ca.ParentIdentifier, CertificateType: string(ca.Type),
+		Status: string(ca.Status), CommonName: ca.Subject.CommonName, Organization: ca.Subject.Organization,
+		OrganizationUnit: ca.Subject.OrganizationUnit, Locality: ca.Subject.Locality, State: ca.Subject.State,
+		CountryCode: ca.Subject.Country, SubjectDN: ca.SubjectDN, Algorithm: string(ca.Algorithm.Family()),
+		KeySize: ca.Algorithm.Bits(), FullAlgorithm: string(ca.Algorithm), SignAlgorithm: signAlgorithm(ca.DER),
+		SerialNumber: ca.SerialNumber, Md5: md5hex, Sha2: sha2hex, X509Certificate: certPEM(ca.DER),
+		CaCertChain: chainPEM(chain), BeforeDate: ca.NotBefore.UnixMilli(), AfterDate: ca.NotAfter.UnixMilli(),
+		Years: ca.Years, CertMaxTime: ca.CertMaxTime, CrlDay: ca.CRLDays, CrlStatus: crlStatus(ca),
+		IssuerType: "local", ResourceGroupId: ca.ResourceGroupID, Tags: tagPairs(ca.Tags),
+	}
+	if ca.Type == pca.CASub {
+		in, err := a.svc.Instance(ctx, act, ca.InstanceUUID)
+		if err != nil {
+			return nil, err
+		}
+		rec.CertIssuedCount, rec.CertTotalCount = in.Issued, in.TotalCount
+		if in.TotalCount > 0 {
+			rec.CertRemainingCount = max(0, in.TotalCount-in.Issued)
+		}
+	}
+	return describeCAResponse{Certificate: rec, Years: ca.Years}, nil
+}
+
+func crlStatus(ca pca.CA) string {
+	if ca.EnableCRL {
+		return "ACTIVE"
+	}
+	return "INACTIVE"
+}

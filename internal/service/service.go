@@ -1,0 +1,163 @@
+// Package service holds pcad's use cases: accounts and AccessKeys, CAs,
+// issuance, revocation and listing. It enforces tenancy (every call names the
+// acting account) and knows nothing of HTTP or of the Alibaba wire names.
+//
+// Errors a caller caused are *pca.Error values; anything else is internal.
+package service
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pcad-dev/pcad/internal/keys"
+	"github.com/pcad-dev/pcad/internal/pca"
+	"github.com/pcad-dev/pcad/internal/store"
+)
+
+// Actor is the authenticated caller of a use case.
+type Actor struct {
+	AccountID   int64
+	PrincipalID int64
+}
+
+// Config holds the dependencies of a Service. Store and Sealer are required.
+type Config struct {
+	Store  store.Store
+	Sealer *keys.Sealer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the randomness for keys, serials and identifiers; nil means crypto/rand.
+	Rand io.Reader
+	// Logger receives operational messages; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Service implements the use cases. It is safe for concurrent use.
+type Service struct {
+	store    store.Store
+	sealer   *keys.Sealer
+	now      func() time.Time
+	rand     io.Reader
+	log      *slog.Logger
+	tokenKey []byte
+
+	mu      sync.Mutex
+	signers map[string]crypto.Signer // CA signers by key ref
+}
+
+// tokenKeyName names the sealed NextToken HMAC key in the store.
+const tokenKeyName = "list-token-hmac"
+
+// New returns a Service, loading (or creating, first writer wins) the
+// server's sealed NextToken key from the store.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Sealer == nil {
+		return nil, errors.New("service: Store and Sealer are required")
+	}
+	s := &Service{store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger, signers: map[string]crypto.Signer{}}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	key, err := s.serverSecret(ctx, tokenKeyName, 32)
+	if err != nil {
+		return nil, err
+	}
+	s.tokenKey = key
+	return s, nil
+}
+
+// serverSecret returns the named server secret, creating it if absent.
+func (s *Service) serverSecret(ctx context.Context, name string, size int) ([]byte, error) {
+	aad := []byte("secret:" + name)
+	sealed, err := s.store.GetSecret(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		fresh := make([]byte, size)
+		if _, err := io.ReadFull(s.rand, fresh); err != nil {
+			return nil, fmt.Errorf("service: generate %s: %w", name, err)
+		}
+		if sealed, err = s.sealer.Seal(fresh, aad); err != nil {
+			return nil, fmt.Errorf("service: seal %s: %w", name, err)
+		}
+		sealed, err = s.store.PutSecretIfAbsent(ctx, name, sealed)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("service: load %s: %w", name, err)
+	}
+	key, err := s.sealer.Open(sealed, aad)
+	if err != nil {
+		return nil, fmt.Errorf("service: open %s (is the master key the one this store was made with?): %w", name, err)
+	}
+	return key, nil
+}
+
+// Ready reports whether the store answers.
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// clock returns now in UTC, truncated to the second (X.509 precision).
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+// newID returns a fresh time-ordered identifier.
+func (s *Service) newID() (string, error) {
+	id, err := pca.NewIdentifier(s.now(), s.rand)
+	if err != nil {
+		return "", pca.Internal(err)
+	}
+	return id, nil
+}
+
+// signer returns the CA signer for a key ref, opening and caching it.
+func (s *Service) signer(ctx context.Context, accountID int64, ref string) (crypto.Signer, error) {
+	s.mu.Lock()
+	sg, ok := s.signers[ref]
+	s.mu.Unlock()
+	if ok {
+		return sg, nil
+	}
+	rec, err := s.store.GetKey(ctx, accountID, ref)
+	if err != nil {
+		return nil, pca.Internal(fmt.Errorf("service: load CA key: %w", err))
+	}
+	sg, err = s.sealer.OpenSigner(rec.Sealed, ref)
+	if err != nil {
+		return nil, pca.Internal(fmt.Errorf("service: open CA key: %w", err))
+	}
+	s.mu.Lock()
+	s.signers[ref] = sg
+	s.mu.Unlock()
+	return sg, nil
+}
+
+// sealKey seals a freshly generated key under a new ref.
+func (s *Service) sealKey(accountID int64, alg pca.Algorithm, key crypto.Signer) (store.KeyRecord, error) {
+	ref, err := s.newID()
+	if err != nil {
+		return store.KeyRecord{}, err
+	}
+	ref = "sw:" + ref
+	sealed, err := s.sealer.SealSigner(key, ref)
+	if err != nil {
+		return store.KeyRecord{}, pca.Internal(err)
+	}
+	return store.KeyRecord{Ref: ref, AccountID: accountID, Algorithm: alg, Sealed: sealed, Created: s.now()}, nil
+}
+
+// internal wraps an unexpected error unless it already is a *pca.Error.
+func internal(err error) error {
+	if _, ok := pca.AsError(err); ok {
+		return err
+	}
+	return pca.Internal(err)
+}
