@@ -126,6 +126,10 @@ type Store interface {
 	// GetInstance returns an end-entity instance of the account by UUID, or
 	// ErrNotFound.
 	GetInstance(ctx context.Context, accountID int64, uuid string) (pca.Instance, error)
+	// SetInstanceQuota sets an instance's total certificate count (0 =
+	// unlimited). A total below the number already issued is allowed: it
+	// only stops further issuance. ErrNotFound for an unknown instance.
+	SetInstanceQuota(ctx context.Context, accountID int64, uuid string, total int64) error
 	// GetCertificate returns an end-entity certificate with DER, or ErrNotFound.
 	GetCertificate(ctx context.Context, accountID int64, identifier string) (pca.Certificate, error)
 	// RevokeCertificate moves an ISSUE certificate to REVOKE with time and

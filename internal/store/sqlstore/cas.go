@@ -124,3 +124,17 @@ func (s *Store) GetInstance(ctx context.Context, accountID int64, uuid string) (
 	}
 	return in, nil
 }
+
+// SetInstanceQuota implements store.Store.
+func (s *Store) SetInstanceQuota(ctx context.Context, accountID int64, uuid string, total int64) error {
+	res, err := s.db.ExecContext(ctx, "UPDATE instances SET total_count = ? WHERE account_id = ? AND uuid = ?", total, accountID, strings.ToLower(uuid))
+	if err != nil {
+		return fmt.Errorf("sqlstore: set quota: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlstore: set quota: %w", err)
+	} else if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
