@@ -289,3 +289,20 @@ func (s *Service) Instance(ctx context.Context, a Actor, uuid string) (pca.Insta
 	}
 	return in, nil
 }
+
+// SetInstanceQuota gives an end-entity instance of the caller's account a
+// total certificate count (0 = unlimited). Issuance beyond it fails with a
+// KindQuota error and stores nothing.
+func (s *Service) SetInstanceQuota(ctx context.Context, a Actor, uuid string, total int64) error {
+	if total < 0 {
+		return pca.Invalid("CertTotalCount", "The specified parameter CertTotalCount must not be negative.")
+	}
+	err := s.store.SetInstanceQuota(ctx, a.AccountID, uuid, total)
+	if errors.Is(err, store.ErrNotFound) {
+		return pca.NotFound("InstanceUuid", "Instance", uuid)
+	}
+	if err != nil {
+		return internal(err)
+	}
+	return nil
+}
