@@ -38,34 +38,6 @@ type SubCARequest struct {
 	Tags              []pca.Tag
 }
 
-// ekuNames maps the API's extended key usage names to Go's values.
-var ekuNames = map[string]x509.ExtKeyUsage{
-	"serverAuth":      x509.ExtKeyUsageServerAuth,
-	"clientAuth":      x509.ExtKeyUsageClientAuth,
-	"codeSigning":     x509.ExtKeyUsageCodeSigning,
-	"emailProtection": x509.ExtKeyUsageEmailProtection,
-	"timeStamping":    x509.ExtKeyUsageTimeStamping,
-	"OCSPSigning":     x509.ExtKeyUsageOCSPSigning,
-	"any":             x509.ExtKeyUsageAny,
-}
-
-// ParseExtKeyUsages validates extended key usage names for parameter param.
-func ParseExtKeyUsages(param string, names []string) ([]x509.ExtKeyUsage, error) {
-	out := make([]x509.ExtKeyUsage, 0, len(names))
-	seen := map[string]bool{}
-	for _, n := range names {
-		u, ok := ekuNames[n]
-		if !ok {
-			return nil, pca.Invalid(param, "The specified parameter %s is not valid: %q is not one of serverAuth, clientAuth, codeSigning, emailProtection, timeStamping, OCSPSigning, any.", param, n)
-		}
-		if !seen[n] {
-			seen[n] = true
-			out = append(out, u)
-		}
-	}
-	return out, nil
-}
-
 // CreateRootCA makes a self-signed root CA with a service-generated key.
 func (s *Service) CreateRootCA(ctx context.Context, a Actor, req RootCARequest) (pca.CA, error) {
 	subj, err := pki.ValidateSubject(req.Subject, "CountryCode")
@@ -100,7 +72,7 @@ func (s *Service) CreateSubCA(ctx context.Context, a Actor, req SubCARequest) (p
 	if err != nil {
 		return pca.CA{}, err
 	}
-	ekus, err := ParseExtKeyUsages("ExtendedKeyUsages", req.ExtendedKeyUsages)
+	ekus, err := pki.ParseExtKeyUsages("ExtendedKeyUsages", req.ExtendedKeyUsages)
 	if err != nil {
 		return pca.CA{}, err
 	}
