@@ -26,10 +26,17 @@ type testServer struct {
 // startServer starts pcad with throttling at qps (0 = off).
 func startServer(t *testing.T, qps float64) *testServer {
 	t.Helper()
+	return startServerConfig(t, config{QPSPerUser: qps})
+}
+
+// startServerConfig starts pcad with cfg; cfg.Data is set to a temporary directory.
+func startServerConfig(t *testing.T, cfg config) *testServer {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := newApp(ctx, config{Data: filepath.Join(dir, "data"), QPSPerUser: qps}, logger)
+	cfg.Data = filepath.Join(dir, "data")
+	a, err := newApp(ctx, cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

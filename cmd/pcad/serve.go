@@ -29,6 +29,8 @@ type config struct {
 	QPSPerUser float64
 	MasterKey  string // hex; empty: <data>/master.key, generated on first start
 	LogLevel   string
+
+	now func() time.Time // service clock for tests; nil: time.Now
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (config, error) {
@@ -89,7 +91,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	if err != nil {
 		return nil, err
 	}
-	svc, err := service.New(ctx, service.Config{Store: st, Sealer: sealer, Logger: logger})
+	svc, err := service.New(ctx, service.Config{Store: st, Sealer: sealer, Logger: logger, Now: cfg.now})
 	if err != nil {
 		st.Close()
 		return nil, err

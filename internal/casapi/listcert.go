@@ -55,7 +55,8 @@ func (b *binder) listDate(name string) time.Time {
 		return time.Time{}
 	}
 	for _, layout := range []string{time.DateOnly, time.DateTime} {
-		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
+		// Go's parser also takes fractional seconds; the round trip refuses them.
+		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil && t.Format(layout) == v {
 			return t
 		}
 	}
