@@ -5,7 +5,9 @@
 //   - Every method that reads or writes tenant data takes the account id and
 //     never returns or changes another account's objects; an object of another
 //     account is reported exactly as a missing one (ErrNotFound).
-//   - Times are stored with millisecond precision and returned in UTC.
+//   - Times are stored truncated to milliseconds and returned in UTC.
+//   - Instance UUIDs match case-insensitively everywhere; certificate and CA
+//     identifiers match exactly.
 //   - Methods are safe for concurrent use and honour context cancellation.
 //   - A method that returns an error has changed nothing.
 package store
@@ -119,7 +121,8 @@ type Store interface {
 	// InsertCertificate stores an issued end-entity certificate (ID filled),
 	// draws one from its instance (ErrQuota when none is left) and keeps the
 	// counters behind ListResult.Total in the same transaction. A taken
-	// identifier or custom identifier gives ErrConflict.
+	// identifier or custom identifier gives ErrConflict; an instance that is
+	// not the account's gives ErrNotFound.
 	// key, when not nil, is the certificate's service-generated sealed key,
 	// stored in the same transaction.
 	InsertCertificate(ctx context.Context, c *pca.Certificate, key *KeyRecord) error

@@ -53,7 +53,7 @@ func (s *Store) CreateCA(ctx context.Context, ca *pca.CA, key store.KeyRecord) e
 		}
 		if ca.Type == pca.CASub {
 			_, err := tx.ExecContext(ctx, `INSERT INTO instances (account_id, uuid, ca_id, total_count, issued_count, created_at)
-				VALUES (?, ?, ?, 0, 0, ?)`, ca.AccountID, ca.InstanceUUID, ca.ID, ms(ca.Created))
+				VALUES (?, ?, ?, 0, 0, ?)`, ca.AccountID, strings.ToLower(ca.InstanceUUID), ca.ID, ms(ca.Created))
 			if isUnique(err) {
 				return store.ErrConflict
 			}
