@@ -78,16 +78,7 @@ func (a *API) createServer(ctx context.Context, r *openapi.Request) (any, error)
 	b := newBinder(r)
 	req := bindIssue(b, pca.TypeServer)
 	req.Domain = b.str("Domain", false, 0)
-	immediately := b.integer("Immediately", false, 0, 2, 0)
-	async := b.flag("AsynchronousFlag")
-	if b.err != nil {
-		return nil, b.err
-	}
-	c, err := a.svc.IssueCertificate(ctx, actor(r), req)
-	if err != nil {
-		return nil, err
-	}
-	return a.respondIssued(ctx, r, c, immediately, async)
+	return a.issue(ctx, r, b, req)
 }
 
 func (a *API) createClient(ctx context.Context, r *openapi.Request) (any, error) {
@@ -97,6 +88,12 @@ func (a *API) createClient(ctx context.Context, r *openapi.Request) (any, error)
 	req.SanValue = b.str("SanValue", false, 0)
 	req.AliasName = b.str("AliasName", false, 128)
 	b.str("ClientToken", false, 64)
+	return a.issue(ctx, r, b, req)
+}
+
+// issue reads the response options, issues req once every parameter has
+// been checked, and shapes the answer.
+func (a *API) issue(ctx context.Context, r *openapi.Request, b *binder, req service.IssueRequest) (any, error) {
 	immediately := b.integer("Immediately", false, 0, 2, 0)
 	async := b.flag("AsynchronousFlag")
 	if b.err != nil {
