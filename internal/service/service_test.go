@@ -3,7 +3,10 @@ package service
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/x509"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -249,5 +252,41 @@ func TestServerSecretSurvivesRestart(t *testing.T) {
 	}
 	if _, err := open(bytes.Repeat([]byte{8}, keys.MasterKeySize)); err == nil {
 		t.Fatal("a wrong master key was accepted")
+	}
+}
+
+// TestKeysSealedAtRest: CA private keys are in the database only sealed.
+func TestKeysSealedAtRest(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "pcad.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sealer, _ := keys.NewSealer(bytes.Repeat([]byte{5}, keys.MasterKeySize), rand.Reader)
+	svc, err := New(ctx, Config{Store: st, Sealer: sealer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _, _ := svc.Bootstrap(ctx, "t")
+	hierarchy(t, svc, Actor{AccountID: k.AccountID, PrincipalID: k.PrincipalID})
+	if len(svc.signers) != 2 {
+		t.Fatalf("%d signers cached, want the root's and the sub-CA's", len(svc.signers))
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "pcad.db*"))
+	for ref, sg := range svc.signers {
+		der, err := x509.MarshalPKCS8PrivateKey(sg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ecKey := sg.(*ecdsa.PrivateKey)
+		scalar, _ := ecKey.Bytes()
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			if bytes.Contains(b, der) || bytes.Contains(b, scalar) {
+				t.Errorf("%s holds the private key %s in clear", f, ref)
+			}
+		}
 	}
 }
