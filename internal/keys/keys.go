@@ -2,7 +2,7 @@
 //
 // A Sealer encrypts small values with AES-256-GCM under a 32-byte master key.
 // Private keys are sealed as PKCS#8 and come back only as crypto.Signer
-// values; nothing here hands out clear key bytes except ExportPKCS8, which
+// values; nothing here hands out clear key bytes except EncryptPKCS8PEM, which
 // exists for the one export use case.
 package keys
 

@@ -64,8 +64,13 @@ type CA struct {
 	CRLDays           int
 	ResourceGroupID   string
 	Tags              []Tag
-	InstanceUUID      string // default end-entity instance (sub-CAs only)
-	Created           time.Time
+	// InstanceUUID is the CA's default instance: for a sub-CA the pool its
+	// end-entity certificates draw on, for a root the pool of its sub-CAs.
+	InstanceUUID string
+	IssuerType   string // "local", or "external" when the key is held outside pcad
+	AliasName    string
+	RevokedAt    time.Time
+	Created      time.Time
 }
 
 // Instance is an end-entity quota pool bound to one sub-CA.
@@ -105,6 +110,7 @@ type Certificate struct {
 	Tags             []Tag
 	RevokedAt        time.Time
 	RevokeReason     RevocationReason
+	Uploaded         bool // UploadPcaCertToCas was called for it
 	Created          time.Time
 	Changed          time.Time // last change: issue, revoke, alias/tag update
 }

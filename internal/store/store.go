@@ -56,8 +56,11 @@ type KeyRecord struct {
 // ListQuery selects end-entity certificates of one account, newest first
 // (descending id). Zero fields do not filter.
 type ListQuery struct {
-	Status           pca.Status
-	Type             pca.CertType
+	Status pca.Status
+	Type   pca.CertType
+	// Types, when not empty, keeps only these types (Type must then be empty).
+	Types            []pca.CertType
+	ResourceGroupID  string
 	InstanceUUID     string
 	ParentIdentifier string
 	// ChangedFrom keeps certificates whose last change is at or after it.
@@ -109,9 +112,11 @@ type Store interface {
 	// CA issuerID, before anything is signed with it. ErrConflict if taken.
 	ReserveSerial(ctx context.Context, issuerID int64, serial string, now time.Time) error
 
-	// CreateCA stores a CA (ID filled on return) and its sealed key, in one
-	// transaction. For a sub-CA it also creates its default end-entity
-	// instance with UUID ca.InstanceUUID.
+	// CreateCA stores a CA (ID filled on return) and its sealed key (when
+	// key.Ref is set), in one transaction. When ca.InstanceUUID is set it also
+	// creates the CA's default instance with that UUID. A CA with a parent
+	// draws one from the parent's default instance, if the parent has one:
+	// ErrQuota when it is exhausted.
 	CreateCA(ctx context.Context, ca *pca.CA, key KeyRecord) error
 	// GetCA returns a CA of the account by identifier, or ErrNotFound.
 	GetCA(ctx context.Context, accountID int64, identifier string) (pca.CA, error)
@@ -138,6 +143,154 @@ type Store interface {
 	// RevokeCertificate moves an ISSUE certificate to REVOKE with time and
 	// reason and returns it; ErrState if it is not ISSUE.
 	RevokeCertificate(ctx context.Context, accountID int64, identifier string, at time.Time, reason pca.RevocationReason) (pca.Certificate, error)
-	// ListCertificates returns one page of end-entity certificates.
+	// ListCertificates returns one page of end-entity certificates, with tags.
 	ListCertificates(ctx context.Context, accountID int64, q ListQuery) (ListResult, error)
+
+	CAStore
+	LifecycleStore
+	PKIStore
+}
+
+// CAQuery selects CAs of one account, newest first. Zero fields do not filter.
+type CAQuery struct {
+	Status      pca.Status
+	Type        pca.CAType
+	IssuerType  string // "local" or "external"
+	ValidAt     time.Time
+	Valid       *bool // with ValidAt: true keeps CAs valid at ValidAt, false the others
+	Identifiers []string
+	// Keyword keeps CAs whose common name, organization, unit or subject
+	// contains it (case-insensitive).
+	Keyword         string
+	ResourceGroupID string
+	BeforeID        int64 // keyset paging: ids strictly below
+	Offset          int64
+	Limit           int // 1..2000
+}
+
+// CAStore holds the CA-side records beyond creation.
+type CAStore interface {
+	// ListCAs returns one page of CAs (with tags) and the exact total.
+	ListCAs(ctx context.Context, accountID int64, q CAQuery) ([]pca.CA, int64, error)
+	// RevokeCA moves an ISSUE CA to REVOKE at at. A sub-CA's serial is
+	// recorded as revoked under its parent (for the parent's CRL). ErrState
+	// if the CA is not ISSUE.
+	RevokeCA(ctx context.Context, accountID int64, identifier string, at time.Time) (pca.CA, error)
+	// UpdateCA changes the alias and/or resource group (nil: unchanged).
+	UpdateCA(ctx context.Context, accountID int64, identifier string, alias, resourceGroup *string) error
+	// AddCAEvent appends an entry to a CA's log.
+	AddCAEvent(ctx context.Context, ev CAEvent) error
+	// ListCAEvents returns a CA's log, oldest first.
+	ListCAEvents(ctx context.Context, accountID, caID int64) ([]CAEvent, error)
+	// GetInstanceByID returns an instance of the account by numeric id.
+	GetInstanceByID(ctx context.Context, accountID, id int64) (pca.Instance, error)
+	// ListInstances returns the account's instances (of one CA when caID > 0),
+	// oldest first, and the exact total.
+	ListInstances(ctx context.Context, accountID, caID int64, offset int64, limit int) ([]pca.Instance, int64, error)
+}
+
+// CAEvent is one entry of a CA's log (ListCACertificateLog).
+type CAEvent struct {
+	AccountID int64
+	CAID      int64
+	OpType    string // ADD or UPDATE
+	Content   string
+	Created   time.Time
+}
+
+// Idempotency is the record of one ClientToken.
+type Idempotency struct {
+	Fingerprint string
+	Response    []byte // nil while the first call is still running
+}
+
+// LifecycleStore holds certificate changes after issue, tags and idempotency.
+type LifecycleStore interface {
+	// DeleteCertificate removes a REVOKE certificate (and its key and tags)
+	// from the inventory; it stays on CRLs and in OCSP until it expires.
+	// ErrState when it is not REVOKE.
+	DeleteCertificate(ctx context.Context, accountID int64, identifier string) error
+	// UpdateCertificate changes alias and/or resource group (nil: unchanged)
+	// and sets the last-change time.
+	UpdateCertificate(ctx context.Context, accountID int64, identifier string, alias, resourceGroup *string, at time.Time) error
+	// CertificatesBySerial returns the account's certificates with these
+	// serials (lower-case hex), in no particular order; unknown ones are absent.
+	CertificatesBySerial(ctx context.Context, accountID int64, serials []string) ([]pca.Certificate, error)
+	// SetUploadFlag marks certificates (by numeric id) as uploaded; it returns
+	// how many of the ids exist in the account.
+	SetUploadFlag(ctx context.Context, accountID int64, ids []int64) (int, error)
+
+	// GetTags returns the tags of each resource identifier, in key order
+	// (as every record carrying Tags does).
+	GetTags(ctx context.Context, accountID int64, resourceIDs []string) (map[string][]pca.Tag, error)
+	// SetTags adds or replaces tags by key on a resource (the caller checks
+	// that the resource exists); more than maxTags in the end is ErrQuota.
+	SetTags(ctx context.Context, accountID int64, resourceID string, tags []pca.Tag, maxTags int) error
+	// RemoveTags removes tags by key (all tags when keys is nil).
+	RemoveTags(ctx context.Context, accountID int64, resourceID string, keys []string) error
+	// FindTagged lists (resource, tag) pairs in the account: of resourceIDs
+	// when given, having every tag in match (an empty Value matches any value)
+	// when given; ordered by resource then key; after is an opaque cursor.
+	FindTagged(ctx context.Context, accountID int64, resourceIDs []string, match []pca.Tag, after string, limit int) ([]TaggedResource, string, error)
+	// SetResourceGroup moves a CA or certificate to a resource group;
+	// ErrNotFound when the identifier names neither.
+	SetResourceGroup(ctx context.Context, accountID int64, resourceID, group string) error
+
+	// ClaimIdempotency records token with fingerprint if new (claimed true);
+	// otherwise returns the existing record.
+	ClaimIdempotency(ctx context.Context, accountID int64, action, token, fingerprint string, now time.Time) (Idempotency, bool, error)
+	// CompleteIdempotency stores the response of a claimed token.
+	CompleteIdempotency(ctx context.Context, accountID int64, action, token string, response []byte) error
+	// ReleaseIdempotency forgets a claimed token whose call failed.
+	ReleaseIdempotency(ctx context.Context, accountID int64, action, token string) error
+}
+
+// TaggedResource is one tag of one resource.
+type TaggedResource struct {
+	ResourceID string
+	Tag        pca.Tag
+}
+
+// Revocation is one revoked serial of an issuing CA.
+type Revocation struct {
+	Serial    string // lower-case hex
+	RevokedAt time.Time
+	Reason    pca.RevocationReason
+	NotAfter  time.Time
+}
+
+// CRLRecord is the latest CRL of a CA.
+type CRLRecord struct {
+	CAID       int64
+	Number     int64
+	BuiltSeq   int64 // the CA's revocation sequence the CRL was built from
+	ThisUpdate time.Time
+	NextUpdate time.Time
+	Entries    int64
+	DER        []byte
+}
+
+// PKIStore serves the public PKI endpoints (CRL, OCSP, CA certificates).
+// These lookups are not scoped to an account: the endpoints are public and
+// name objects by their public identifiers or by issuer and serial.
+type PKIStore interface {
+	// AllCAs returns every CA of every account (without tags).
+	AllCAs(ctx context.Context) ([]pca.CA, error)
+	// CertificateByIssuerSerial returns the certificate issued by caID with
+	// that serial (lower-case hex), or ErrNotFound.
+	CertificateByIssuerSerial(ctx context.Context, caID int64, serial string) (pca.Certificate, error)
+	// RevocationByIssuerSerial returns the revocation of a serial under caID,
+	// or ErrNotFound; it outlives the certificate's deletion.
+	RevocationByIssuerSerial(ctx context.Context, caID int64, serial string) (Revocation, error)
+	// Revocations calls fn for every revocation under caID whose certificate
+	// has not expired before notAfterFrom, in serial order, without holding
+	// them all in memory.
+	Revocations(ctx context.Context, caID int64, notAfterFrom time.Time, fn func(Revocation) error) error
+	// RevocationSeq returns the CA's revocation sequence number.
+	RevocationSeq(ctx context.Context, caID int64) (int64, error)
+	// GetCRL returns the latest CRL of a CA, or ErrNotFound.
+	GetCRL(ctx context.Context, caID int64) (CRLRecord, error)
+	// PutCRL stores a CRL if its number is greater than the stored one's;
+	// otherwise ErrConflict (another builder won).
+	PutCRL(ctx context.Context, rec CRLRecord) error
 }

@@ -18,7 +18,7 @@ import (
 // order scanCert reads them.
 const certColumns = `c.id, c.account_id, c.identifier, c.ca_id, ca.identifier, c.instance_id, COALESCE(i.uuid, ''), c.cert_type, c.status,
 	c.cn, c.o, c.ou, c.l, c.st, c.c, c.subject_dn, c.sans, c.algorithm, c.serial, c.not_before, c.not_after, c.key_ref,
-	c.alias, COALESCE(c.custom_identifier, ''), c.extra, c.resource_group_id, c.tags, c.revoked_at, c.revoke_reason,
+	c.alias, COALESCE(c.custom_identifier, ''), c.extra, c.resource_group_id, c.upload_flag, c.revoked_at, c.revoke_reason,
 	c.created_at, c.changed_at`
 
 const certJoins = ` FROM certificates c JOIN cas ca ON ca.id = c.ca_id LEFT JOIN instances i ON i.id = c.instance_id `
@@ -27,13 +27,13 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanCert(row scanner, extra ...any) (pca.Certificate, error) {
 	var c pca.Certificate
-	var typ, status, sans, alg, tags string
+	var typ, status, sans, alg string
 	var nb, na, revokedAt, created, changed int64
-	var reason int
+	var reason, uploaded int
 	dest := []any{&c.ID, &c.AccountID, &c.Identifier, &c.CAID, &c.ParentIdentifier, &c.InstanceID, &c.InstanceUUID, &typ, &status,
 		&c.Subject.CommonName, &c.Subject.Organization, &c.Subject.OrganizationUnit, &c.Subject.Locality, &c.Subject.State, &c.Subject.Country,
 		&c.SubjectDN, &sans, &alg, &c.SerialNumber, &nb, &na, &c.KeyRef, &c.AliasName, &c.CustomIdentifier, &c.Extra, &c.ResourceGroupID,
-		&tags, &revokedAt, &reason, &created, &changed}
+		&uploaded, &revokedAt, &reason, &created, &changed}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return pca.Certificate{}, err
 	}
@@ -41,11 +41,9 @@ func scanCert(row scanner, extra ...any) (pca.Certificate, error) {
 	c.NotBefore, c.NotAfter, c.RevokedAt = fromMS(nb), fromMS(na), fromMS(revokedAt)
 	c.Created, c.Changed = fromMS(created), fromMS(changed)
 	c.RevokeReason = pca.RevocationReason(reason)
+	c.Uploaded = uploaded == 1
 	if err := json.Unmarshal([]byte(sans), &c.SANs); err != nil {
 		return pca.Certificate{}, fmt.Errorf("decode sans: %w", err)
-	}
-	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
-		return pca.Certificate{}, fmt.Errorf("decode tags: %w", err)
 	}
 	return c, nil
 }
@@ -94,22 +92,18 @@ func insertCertRow(ctx context.Context, tx *sql.Tx, c *pca.Certificate) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: encode sans: %w", err)
 	}
-	tags, err := json.Marshal(nonNilTags(c.Tags))
-	if err != nil {
-		return fmt.Errorf("sqlstore: encode tags: %w", err)
-	}
 	var custom any
 	if c.CustomIdentifier != "" {
 		custom = c.CustomIdentifier
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO certificates (account_id, identifier, ca_id, instance_id, cert_type, status,
 		cn, o, ou, l, st, c, subject_dn, sans, algorithm, serial, not_before, not_after, key_ref, alias, custom_identifier,
-		extra, resource_group_id, tags, revoked_at, revoke_reason, created_at, changed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		extra, resource_group_id, revoked_at, revoke_reason, created_at, changed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.AccountID, c.Identifier, c.CAID, c.InstanceID, string(c.Type), string(c.Status),
 		c.Subject.CommonName, c.Subject.Organization, c.Subject.OrganizationUnit, c.Subject.Locality, c.Subject.State, c.Subject.Country,
 		c.SubjectDN, string(sans), string(c.Algorithm), c.SerialNumber, ms(c.NotBefore), ms(c.NotAfter), c.KeyRef, c.AliasName, custom,
-		c.Extra, c.ResourceGroupID, string(tags), ms(c.RevokedAt), int(c.RevokeReason), ms(c.Created), ms(c.Changed))
+		c.Extra, c.ResourceGroupID, ms(c.RevokedAt), int(c.RevokeReason), ms(c.Created), ms(c.Changed))
 	if isUnique(err) {
 		return store.ErrConflict
 	}
@@ -122,7 +116,12 @@ func insertCertRow(ctx context.Context, tx *sql.Tx, c *pca.Certificate) error {
 	if _, err := tx.ExecContext(ctx, "INSERT INTO certificate_bodies (cert_id, der) VALUES (?, ?)", c.ID, c.DER); err != nil {
 		return fmt.Errorf("sqlstore: insert certificate body: %w", err)
 	}
-	return nil
+	if c.Status == pca.StatusRevoke {
+		if err := addRevocation(ctx, tx, c.CAID, c.AccountID, c.SerialNumber, c.RevokedAt, c.RevokeReason, c.NotAfter); err != nil {
+			return err
+		}
+	}
+	return putTags(ctx, tx, c.AccountID, c.Identifier, c.Tags)
 }
 
 func bumpCount(ctx context.Context, tx *sql.Tx, c *pca.Certificate, status pca.Status, delta int64) error {
@@ -142,6 +141,7 @@ func (s *Store) GetCertificate(ctx context.Context, accountID int64, identifier 
 
 type queryRower interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 func getCert(ctx context.Context, q queryRower, accountID int64, identifier string) (pca.Certificate, error) {
@@ -153,6 +153,11 @@ func getCert(ctx context.Context, q queryRower, accountID int64, identifier stri
 		return pca.Certificate{}, fmt.Errorf("sqlstore: get certificate: %w", notFound(err))
 	}
 	c.DER = der
+	tags, err := getTags(ctx, q, accountID, []string{identifier})
+	if err != nil {
+		return pca.Certificate{}, err
+	}
+	c.Tags = tags[identifier]
 	return c, nil
 }
 
@@ -175,6 +180,9 @@ func (s *Store) RevokeCertificate(ctx context.Context, accountID int64, identifi
 			return err
 		}
 		if err := bumpCount(ctx, tx, &c, pca.StatusRevoke, 1); err != nil {
+			return err
+		}
+		if err := addRevocation(ctx, tx, c.CAID, accountID, c.SerialNumber, at, reason, c.NotAfter); err != nil {
 			return err
 		}
 		c.Status, c.RevokedAt, c.RevokeReason, c.Changed = pca.StatusRevoke, at.UTC().Truncate(time.Millisecond), reason, at.UTC().Truncate(time.Millisecond)
@@ -205,6 +213,17 @@ func (s *Store) ListCertificates(ctx context.Context, accountID int64, q store.L
 		where, args = append(where, "c.cert_type = ?"), append(args, string(q.Type))
 		countWhere, countArgs = append(countWhere, "cert_type = ?"), append(countArgs, string(q.Type))
 	}
+	if len(q.Types) > 0 {
+		in := " IN (" + placeholders(len(q.Types)) + ")"
+		where, args = append(where, "c.cert_type"+in), append(args, anySlice(q.Types)...)
+		countWhere, countArgs = append(countWhere, "cert_type"+in), append(countArgs, anySlice(q.Types)...)
+	}
+	dated := false
+	if q.ResourceGroupID != "" {
+		// Not counted by cert_counts: count through the index like a date window.
+		where, args = append(where, "c.resource_group_id = ?"), append(args, q.ResourceGroupID)
+		dated = true
+	}
 	if q.InstanceUUID != "" {
 		var id int64
 		err := s.db.QueryRowContext(ctx, "SELECT id FROM instances WHERE account_id = ? AND uuid = ?", accountID, strings.ToLower(q.InstanceUUID)).Scan(&id)
@@ -229,7 +248,6 @@ func (s *Store) ListCertificates(ctx context.Context, accountID int64, q store.L
 		where, args = append(where, "c.ca_id = ?"), append(args, id)
 		countWhere, countArgs = append(countWhere, "ca_id = ?"), append(countArgs, id)
 	}
-	dated := false
 	if !q.ChangedFrom.IsZero() {
 		where, args = append(where, "c.changed_at >= ?"), append(args, ms(q.ChangedFrom))
 		dated = true
@@ -287,15 +305,25 @@ func (s *Store) ListCertificates(ctx context.Context, accountID int64, q store.L
 	}
 	defer rows.Close()
 	items := make([]pca.Certificate, 0, limit)
+	ids := make([]string, 0, limit)
 	for rows.Next() {
 		c, err := scanCert(rows)
 		if err != nil {
 			return store.ListResult{}, fmt.Errorf("sqlstore: list certificates: %w", err)
 		}
 		items = append(items, c)
+		ids = append(ids, c.Identifier)
 	}
 	if err := rows.Err(); err != nil {
 		return store.ListResult{}, fmt.Errorf("sqlstore: list certificates: %w", err)
+	}
+	rows.Close()
+	tags, err := getTags(ctx, s.db, accountID, ids)
+	if err != nil {
+		return store.ListResult{}, err
+	}
+	for i := range items {
+		items[i].Tags = tags[items[i].Identifier]
 	}
 	return store.ListResult{Items: items, Total: total}, nil
 }
@@ -305,4 +333,93 @@ func nonNilSANs(s []pca.SAN) []pca.SAN {
 		return []pca.SAN{}
 	}
 	return s
+}
+
+// DeleteCertificate implements store.LifecycleStore.
+func (s *Store) DeleteCertificate(ctx context.Context, accountID int64, identifier string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		c, err := getCert(ctx, tx, accountID, identifier)
+		if err != nil {
+			return err
+		}
+		if c.Status != pca.StatusRevoke {
+			return store.ErrState
+		}
+		for _, q := range []string{
+			"DELETE FROM certificate_bodies WHERE cert_id = ?",
+			"DELETE FROM certificates WHERE id = ?",
+		} {
+			if _, err := tx.ExecContext(ctx, q, c.ID); err != nil {
+				return fmt.Errorf("sqlstore: delete certificate: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM tags WHERE account_id = ? AND resource_id = ?", accountID, identifier); err != nil {
+			return fmt.Errorf("sqlstore: delete tags: %w", err)
+		}
+		if c.KeyRef != "" {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM private_keys WHERE account_id = ? AND ref = ?", accountID, c.KeyRef); err != nil {
+				return fmt.Errorf("sqlstore: delete key: %w", err)
+			}
+		}
+		return bumpCount(ctx, tx, &c, c.Status, -1)
+	})
+}
+
+// UpdateCertificate implements store.LifecycleStore.
+func (s *Store) UpdateCertificate(ctx context.Context, accountID int64, identifier string, alias, resourceGroup *string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE certificates SET alias = COALESCE(?, alias),
+		resource_group_id = COALESCE(?, resource_group_id), changed_at = ? WHERE account_id = ? AND identifier = ?`,
+		alias, resourceGroup, ms(at), accountID, identifier)
+	return affectedOne(res, err, "update certificate")
+}
+
+// CertificatesBySerial implements store.LifecycleStore.
+func (s *Store) CertificatesBySerial(ctx context.Context, accountID int64, serials []string) ([]pca.Certificate, error) {
+	if len(serials) == 0 {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+certColumns+", b.der"+certJoins+"LEFT JOIN certificate_bodies b ON b.cert_id = c.id "+
+		"WHERE c.account_id = ? AND c.serial IN ("+placeholders(len(serials))+")", append([]any{accountID}, anySlice(serials)...)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: certificates by serial: %w", err)
+	}
+	defer rows.Close()
+	var out []pca.Certificate
+	var ids []string
+	for rows.Next() {
+		var der []byte
+		c, err := scanCert(rows, &der)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: certificates by serial: %w", err)
+		}
+		c.DER = der
+		out = append(out, c)
+		ids = append(ids, c.Identifier)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: certificates by serial: %w", err)
+	}
+	rows.Close()
+	tags, err := getTags(ctx, s.db, accountID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Tags = tags[out[i].Identifier]
+	}
+	return out, nil
+}
+
+// SetUploadFlag implements store.LifecycleStore.
+func (s *Store) SetUploadFlag(ctx context.Context, accountID int64, ids []int64) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	res, err := s.db.ExecContext(ctx, "UPDATE certificates SET upload_flag = 1 WHERE account_id = ? AND id IN ("+placeholders(len(ids))+")",
+		append([]any{accountID}, anySlice(ids)...)...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: set upload flag: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

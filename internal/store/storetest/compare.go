@@ -61,10 +61,17 @@ func emptyNil[S ~[]E, E any](s S) S {
 	return s
 }
 
+// byKey returns tags sorted by key: the contract returns them in key order.
+func byKey(tags []pca.Tag) []pca.Tag {
+	out := slices.Clone(emptyNil(tags))
+	slices.SortFunc(out, func(a, b pca.Tag) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
 // diffCert compares two certificates field by field (see diffRecord).
 func diffCert(want, got pca.Certificate) string {
 	for _, c := range []*pca.Certificate{&want, &got} {
-		c.SANs, c.Tags, c.DER = emptyNil(c.SANs), emptyNil(c.Tags), emptyNil(c.DER)
+		c.SANs, c.Tags, c.DER = emptyNil(c.SANs), byKey(c.Tags), emptyNil(c.DER)
 	}
 	return diffRecord(&want, &got, certTimeNames, certTimes(&want), certTimes(&got))
 }
@@ -72,7 +79,7 @@ func diffCert(want, got pca.Certificate) string {
 // diffCA compares two CAs field by field (see diffRecord).
 func diffCA(want, got pca.CA) string {
 	for _, c := range []*pca.CA{&want, &got} {
-		c.Tags, c.ExtendedKeyUsages, c.DER = emptyNil(c.Tags), emptyNil(c.ExtendedKeyUsages), emptyNil(c.DER)
+		c.Tags, c.ExtendedKeyUsages, c.DER = byKey(c.Tags), emptyNil(c.ExtendedKeyUsages), emptyNil(c.DER)
 	}
 	names := []string{"NotBefore", "NotAfter", "Created"}
 	times := func(c *pca.CA) []*time.Time { return []*time.Time{&c.NotBefore, &c.NotAfter, &c.Created} }

@@ -161,6 +161,8 @@ func (f *fixture) newCA(acct pca.Account, parent *pca.CA) (pca.CA, store.KeyReco
 		CRLDays:           7,
 		ResourceGroupID:   "rg-ca",
 		Tags:              []pca.Tag{{Key: "env", Value: "prod"}, {Key: "team", Value: "pki"}},
+		IssuerType:        "local",
+		AliasName:         fmt.Sprintf("ca-alias-%d", n),
 		Created:           t0,
 	}
 	if parent != nil {
