@@ -16,10 +16,11 @@ type API struct {
 	svc *service.Service
 }
 
-// Actions returns the action table for openapi.Config.Actions.
+// Actions returns the action table for openapi.Config.Actions. Each group
+// of actions lives in its own file and contributes its part of the table.
 func Actions(svc *service.Service) map[string]openapi.HandlerFunc {
 	a := &API{svc: svc}
-	return map[string]openapi.HandlerFunc{
+	table := map[string]openapi.HandlerFunc{
 		"CreateRootCACertificate":       a.createRootCA,
 		"CreateSubCACertificate":        a.createSubCA,
 		"DescribeCACertificate":         a.describeCA,
@@ -29,6 +30,15 @@ func Actions(svc *service.Service) map[string]openapi.HandlerFunc {
 		"DescribeClientCertificate":     a.describeCert,
 		"ListCert":                      a.listCert,
 	}
+	for _, group := range []map[string]openapi.HandlerFunc{a.caActions(), a.lifecycleActions(), a.csrActions(), a.revocationActions()} {
+		for name, fn := range group {
+			if _, dup := table[name]; dup {
+				panic("casapi: action " + name + " registered twice")
+			}
+			table[name] = fn
+		}
+	}
+	return a.withIdempotency(table)
 }
 
 // actor turns the authenticated caller into the service's Actor.

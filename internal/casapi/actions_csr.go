@@ -1,0 +1,8 @@
+package casapi
+
+import "github.com/pcad-dev/pcad/internal/openapi"
+
+// csrActions returns the actions of this group: issuance from a caller's CSR or pass-through parameters.
+func (a *API) csrActions() map[string]openapi.HandlerFunc {
+	return map[string]openapi.HandlerFunc{}
+}
