@@ -61,8 +61,12 @@ func (s *Service) CreateRootCA(ctx context.Context, a Actor, req RootCARequest) 
 	if err != nil {
 		return pca.CA{}, internal(err)
 	}
+	inst, err := s.newID()
+	if err != nil {
+		return pca.CA{}, err
+	}
 	ca := pca.CA{AccountID: a.AccountID, Type: pca.CARoot, Years: req.Years, Algorithm: req.Algorithm,
-		ResourceGroupID: req.ResourceGroupID, Tags: req.Tags, PathLen: -1}
+		ResourceGroupID: req.ResourceGroupID, Tags: req.Tags, PathLen: -1, InstanceUUID: inst, CRLDays: 30}
 	return s.storeCA(ctx, &ca, issued, key, now)
 }
 
@@ -160,7 +164,12 @@ func (s *Service) storeCA(ctx context.Context, ca *pca.CA, issued *pki.Issued, k
 	ca.DER = issued.DER
 	ca.NotBefore, ca.NotAfter = c.NotBefore.UTC(), c.NotAfter.UTC()
 	ca.Created = now
-	if err := s.store.CreateCA(ctx, ca, rec); err != nil {
+	err = s.store.CreateCA(ctx, ca, rec)
+	if errors.Is(err, store.ErrQuota) {
+		return pca.CA{}, &pca.Error{Kind: pca.KindQuota, Param: "ParentIdentifier", Detail: "CertificateCount",
+			Msg: fmt.Sprintf("The root CA %q has used all the sub-CAs its instance allows.", ca.ParentIdentifier)}
+	}
+	if err != nil {
 		return pca.CA{}, internal(fmt.Errorf("service: store CA: %w", err))
 	}
 	s.mu.Lock()
