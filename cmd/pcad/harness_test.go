@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -36,6 +37,12 @@ func startServerConfig(t *testing.T, cfg config) *testServer {
 	dir := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.Data = filepath.Join(dir, "data")
+	// Listen first so that certificates can name the server's real address.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.PublicURL = "http://" + ln.Addr().String()
 	a, err := newApp(ctx, cfg, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +55,10 @@ func startServerConfig(t *testing.T, cfg config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.handler)
+	srv := httptest.NewUnstartedServer(a.handler)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
 	return &testServer{app: a, srv: srv, keyID: id, secret: secret, endpoint: u.Host}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -29,6 +30,7 @@ type config struct {
 	QPSPerUser float64
 	MasterKey  string // hex; empty: <data>/master.key, generated on first start
 	LogLevel   string
+	PublicURL  string // base of the CRL/OCSP/CA URLs in certificates; empty: http://<addr>
 
 	now func() time.Time // service clock for tests; nil: time.Now
 }
@@ -41,6 +43,7 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Data, "data", "./pcad-data", "data directory: SQLite store, master key, credentials (PCAD_DATA)")
 	fs.Float64Var(&c.QPSPerUser, "qps-per-user", 10, "requests per second per user and action; 0 turns throttling off (PCAD_QPS_PER_USER)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error (PCAD_LOG_LEVEL)")
+	fs.StringVar(&c.PublicURL, "public-url", "", "base URL of the public CRL, OCSP and CA-certificate endpoints that issued certificates name (default http://<addr>) (PCAD_PUBLIC_URL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -49,6 +52,12 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("serve: --public-url %q is not an http(s) URL", c.PublicURL)
 	}
 	if c.QPSPerUser < 0 {
 		return c, fmt.Errorf("serve: --qps-per-user must be >= 0, got %v", c.QPSPerUser)
@@ -91,7 +100,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	if err != nil {
 		return nil, err
 	}
-	svc, err := service.New(ctx, service.Config{Store: st, Sealer: sealer, Logger: logger, Now: cfg.now})
+	svc, err := service.New(ctx, service.Config{Store: st, Sealer: sealer, Logger: logger, Now: cfg.now, PublicURL: cfg.PublicURL})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -123,8 +123,10 @@ func (s *Service) CreateSubCA(ctx context.Context, a Actor, req SubCARequest) (p
 	if err != nil {
 		return pca.CA{}, err
 	}
+	crl, ocspURLs, issuers := s.issuerURLs(parent)
 	issued, err := pki.NewSubCA(s.rand, pki.SubCARequest{Subject: subj, NotBefore: nb, NotAfter: na, Serial: serial,
-		PathLen: req.PathLen, ExtKeyUsages: ekus, PublicKey: key.Public()}, parentCert, parentKey)
+		PathLen: req.PathLen, ExtKeyUsages: ekus, PublicKey: key.Public(),
+		CRLDistributionPoints: crl, OCSPServers: ocspURLs, IssuingCertificateURLs: issuers}, parentCert, parentKey)
 	if err != nil {
 		return pca.CA{}, internal(err)
 	}

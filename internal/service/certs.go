@@ -105,8 +105,10 @@ func (s *Service) IssueCertificate(ctx context.Context, a Actor, req IssueReques
 	if err != nil {
 		return pca.Certificate{}, err
 	}
+	crl, ocspURLs, issuers := s.issuerURLs(ca)
 	issued, err := pki.NewLeaf(s.rand, pki.LeafRequest{Profile: profile, Subject: subj, NotBefore: nb, NotAfter: na,
-		Serial: serial, DNSNames: dns, IPAddresses: ips, EmailAddresses: emails, URIs: uris, PublicKey: key.Public()},
+		Serial: serial, DNSNames: dns, IPAddresses: ips, EmailAddresses: emails, URIs: uris, PublicKey: key.Public(),
+		CRLDistributionPoints: crl, OCSPServers: ocspURLs, IssuingCertificateURLs: issuers},
 		issuerCert, issuerKey)
 	if err != nil {
 		return pca.Certificate{}, internal(err)
@@ -184,5 +186,6 @@ func (s *Service) RevokeCertificate(ctx context.Context, a Actor, identifier str
 	case err != nil:
 		return pca.Certificate{}, internal(err)
 	}
+	s.noteRevocation(c.CAID)
 	return c, nil
 }

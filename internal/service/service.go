@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"log/slog"
 	"sync"
 	"time"
@@ -37,6 +38,10 @@ type Config struct {
 	Rand io.Reader
 	// Logger receives operational messages; nil means slog.Default().
 	Logger *slog.Logger
+	// PublicURL is the base URL of the public PKI endpoints (no trailing
+	// slash), e.g. "http://127.0.0.1:8080". Issued certificates carry CRL and
+	// AIA URLs under it; empty means they carry none.
+	PublicURL string
 }
 
 // Service implements the use cases. It is safe for concurrent use.
@@ -45,8 +50,10 @@ type Service struct {
 	sealer   *keys.Sealer
 	now      func() time.Time
 	rand     io.Reader
-	log      *slog.Logger
-	tokenKey []byte
+	log       *slog.Logger
+	tokenKey  []byte
+	publicURL string
+	pki       *pkiState
 
 	mu      sync.Mutex
 	signers map[string]crypto.Signer // CA signers by key ref
@@ -61,7 +68,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Sealer == nil {
 		return nil, errors.New("service: Store and Sealer are required")
 	}
-	s := &Service{store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger, signers: map[string]crypto.Signer{}}
+	s := &Service{store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), pki: newPKIState(), signers: map[string]crypto.Signer{}}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -293,4 +293,18 @@ type PKIStore interface {
 	// PutCRL stores a CRL if its number is greater than the stored one's;
 	// otherwise ErrConflict (another builder won).
 	PutCRL(ctx context.Context, rec CRLRecord) error
+	// CAStates returns the revocation state of every CA and of its latest
+	// CRL, in one cheap query, for pollers that keep caches fresh.
+	CAStates(ctx context.Context) ([]CAState, error)
+}
+
+// CAState is what a poller needs to know about one CA.
+type CAState struct {
+	CAID          int64
+	Status        pca.Status
+	RevocationSeq int64
+	HasCRL        bool
+	CRLNumber     int64
+	CRLBuiltSeq   int64
+	CRLNextUpdate time.Time
 }

@@ -124,3 +124,25 @@ func (s *Store) PutCRL(ctx context.Context, rec store.CRLRecord) error {
 	}
 	return nil
 }
+
+// CAStates implements store.PKIStore.
+func (s *Store) CAStates(ctx context.Context) ([]store.CAState, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.status, c.revocation_seq, r.ca_id IS NOT NULL, COALESCE(r.number, 0),
+		COALESCE(r.built_seq, 0), COALESCE(r.next_update, 0) FROM cas c LEFT JOIN crls r ON r.ca_id = c.id ORDER BY c.id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: ca states: %w", err)
+	}
+	defer rows.Close()
+	var out []store.CAState
+	for rows.Next() {
+		var st store.CAState
+		var status string
+		var next int64
+		if err := rows.Scan(&st.CAID, &status, &st.RevocationSeq, &st.HasCRL, &st.CRLNumber, &st.CRLBuiltSeq, &next); err != nil {
+			return nil, fmt.Errorf("sqlstore: ca states: %w", err)
+		}
+		st.Status, st.CRLNextUpdate = pca.Status(status), fromMS(next)
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
