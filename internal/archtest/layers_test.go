@@ -43,12 +43,13 @@ func TestLayers(t *testing.T) {
 		{"casapi never names the concrete store", "internal/casapi", []string{mod + "internal/store/sqlstore"}},
 		{"keys is below service", "internal/keys", []string{mod + "internal/service", "net/http"}},
 		{"ratelimit is a leaf", "internal/ratelimit", []string{mod}},
+		{"public endpoints know only their source", "internal/pkixhttp", []string{mod + "internal/service", mod + "internal/store", mod + "internal/openapi", mod + "internal/keys"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			seen := false
 			for pkg, ds := range graph {
-				if !strings.HasPrefix(pkg, mod+tc.pkg) || strings.HasSuffix(pkg, "/storetest") {
+				if (pkg != mod+tc.pkg && !strings.HasPrefix(pkg, mod+tc.pkg+"/")) || strings.HasSuffix(pkg, "/storetest") {
 					continue
 				}
 				seen = true

@@ -114,6 +114,7 @@ type caRecord struct {
 	CrlUrl             string    `json:"CrlUrl"`
 	IssuerType         string    `json:"IssuerType"`
 	ResourceGroupId    string    `json:"ResourceGroupId"`
+	Alias              string    `json:"Alias"`
 	Tags               []tagPair `json:"Tags"`
 }
 
@@ -147,9 +148,11 @@ func (a *API) describeCA(ctx context.Context, r *openapi.Request) (any, error) {
 		SerialNumber: ca.SerialNumber, Md5: md5hex, Sha2: sha2hex, X509Certificate: certPEM(ca.DER),
 		CaCertChain: chainPEM(chain), BeforeDate: ca.NotBefore.UnixMilli(), AfterDate: ca.NotAfter.UnixMilli(),
 		Years: ca.Years, CertMaxTime: ca.CertMaxTime, CrlDay: ca.CRLDays, CrlStatus: crlStatus(ca),
-		IssuerType: "local", ResourceGroupId: ca.ResourceGroupID, Tags: tagPairs(ca.Tags),
+		IssuerType: issuerType(ca), ResourceGroupId: ca.ResourceGroupID, Alias: ca.AliasName, Tags: tagPairs(ca.Tags),
 	}
-	if ca.Type == pca.CASub {
+	// A sub-CA's instance counts its end-entity certificates, a root's the
+	// sub-CAs it signed.
+	if ca.InstanceUUID != "" {
 		in, err := a.svc.Instance(ctx, act, ca.InstanceUUID)
 		if err != nil {
 			return nil, err

@@ -111,6 +111,9 @@ func (s *Service) CreateSubCA(ctx context.Context, a Actor, req SubCARequest) (p
 	if na.After(parent.NotAfter) {
 		na = parent.NotAfter
 	}
+	if err := s.checkCAQuota(ctx, a, parent); err != nil {
+		return pca.CA{}, err
+	}
 	parentCert, parentKey, err := s.caSigner(ctx, a, parent)
 	if err != nil {
 		return pca.CA{}, err
@@ -177,6 +180,7 @@ func (s *Service) storeCA(ctx context.Context, ca *pca.CA, issued *pki.Issued, k
 	s.mu.Lock()
 	s.signers[rec.Ref] = key
 	s.mu.Unlock()
+	s.caCreatedEvents(ctx, *ca)
 	return *ca, nil
 }
 
