@@ -1,8 +1,12 @@
 // Package pki holds the X.509 mechanics of pcad: key generation, serial
 // numbers, subject and subject-alternative-name validation, validity windows,
-// and the issuance of root, subordinate and end-entity certificates.
+// CSR checks, the issuance of root, subordinate, end-entity, custom
+// (CreateCustomCertificate) and OCSP responder certificates, CRLs written as
+// a stream (WriteCRL, constant memory at any size), and OCSP requests and
+// responses.
 //
-// The package does no I/O of its own beyond reading the io.Reader it is given:
+// The package does no I/O of its own beyond reading the io.Reader it is given
+// (and writing the CRL to the io.Writer WriteCRL is given):
 // randomness and the current time are always passed in, and signing happens
 // only through a crypto.Signer. It never calls time.Now.
 //

@@ -40,14 +40,21 @@ type RootRequest struct {
 // certificates"; it is always written). ExtKeyUsages, when not empty,
 // restricts what the CA may issue; nil writes no EKU extension. PublicKey is
 // the sub-CA's own key. Times as in RootRequest; compute them with CAWindow.
+// The URL lists (the parent's CRL distribution points and OCSP responders,
+// and where the parent's certificate can be fetched) are written as given;
+// they come from configuration, not from the caller. Nil writes no
+// extension.
 type SubCARequest struct {
-	Subject      pca.Subject
-	NotBefore    time.Time
-	NotAfter     time.Time
-	Serial       *big.Int
-	PathLen      int
-	ExtKeyUsages []x509.ExtKeyUsage
-	PublicKey    crypto.PublicKey
+	Subject                pca.Subject
+	NotBefore              time.Time
+	NotAfter               time.Time
+	Serial                 *big.Int
+	PathLen                int
+	ExtKeyUsages           []x509.ExtKeyUsage
+	PublicKey              crypto.PublicKey
+	CRLDistributionPoints  []string
+	OCSPServers            []string
+	IssuingCertificateURLs []string
 }
 
 // Profile is the kind of an end-entity certificate.
@@ -157,9 +164,10 @@ func NewRoot(r io.Reader, req RootRequest, key crypto.Signer) (*Issued, error) {
 // issuer's key, reading signing randomness from r. The certificate has
 // BasicConstraints CA=true (critical) with pathLenConstraint req.PathLen,
 // KeyUsage keyCertSign, cRLSign and digitalSignature (critical), the EKUs of
-// req.ExtKeyUsages when there are any, a SubjectKeyId and an AuthorityKeyId
-// equal to the issuer's SubjectKeyId. The signature algorithm follows the
-// issuer's key.
+// req.ExtKeyUsages when there are any, a SubjectKeyId, an AuthorityKeyId
+// equal to the issuer's SubjectKeyId, and the CRL distribution point and
+// authority information access URLs of the request. The signature algorithm
+// follows the issuer's key.
 //
 // Refusals, as *pca.Error: a bad subject (ValidateSubject, "CountryCode") or
 // serial (CheckSerial); an unsupported key or one of another family than the
@@ -175,7 +183,7 @@ func NewSubCA(r io.Reader, req SubCARequest, issuer *x509.Certificate, issuerKey
 	if err != nil {
 		return nil, err
 	}
-	if err := checkIssuer(issuer, issuerKey, req.PublicKey); err != nil {
+	if err := checkIssuer(issuer, issuerKey, req.PublicKey, "Algorithm"); err != nil {
 		return nil, err
 	}
 	if issuer.MaxPathLenZero && issuer.MaxPathLen == 0 {
@@ -220,6 +228,9 @@ func NewSubCA(r io.Reader, req SubCARequest, issuer *x509.Certificate, issuerKey
 		MaxPathLenZero:        req.PathLen == 0,
 		SubjectKeyId:          ski,
 		AuthorityKeyId:        issuer.SubjectKeyId,
+		CRLDistributionPoints: slices.Clone(req.CRLDistributionPoints),
+		OCSPServer:            slices.Clone(req.OCSPServers),
+		IssuingCertificateURL: slices.Clone(req.IssuingCertificateURLs),
 		SignatureAlgorithm:    sigAlg,
 	}
 	return sign(r, tmpl, req.PublicKey, issuer, issuerKey)
@@ -260,7 +271,7 @@ func NewLeaf(r io.Reader, req LeafRequest, issuer *x509.Certificate, issuerKey c
 	if err != nil {
 		return nil, err
 	}
-	if err := checkIssuer(issuer, issuerKey, req.PublicKey); err != nil {
+	if err := checkIssuer(issuer, issuerKey, req.PublicKey, "Algorithm"); err != nil {
 		return nil, err
 	}
 	if !issuerAllows(issuer, eku) {
@@ -312,8 +323,9 @@ func NewLeaf(r io.Reader, req LeafRequest, issuer *x509.Certificate, issuerKey c
 }
 
 // checkIssuer checks that issuer may sign a certificate for pub with
-// issuerKey.
-func checkIssuer(issuer *x509.Certificate, issuerKey crypto.Signer, pub crypto.PublicKey) error {
+// issuerKey. An unsupported pub, or one of another family than the issuer's,
+// is reported as pca.Invalid(keyParam, ...).
+func checkIssuer(issuer *x509.Certificate, issuerKey crypto.Signer, pub crypto.PublicKey, keyParam string) error {
 	if issuer == nil || issuerKey == nil {
 		return errors.New("pki: nil issuer or issuer key")
 	}
@@ -326,12 +338,14 @@ func checkIssuer(issuer *x509.Certificate, issuerKey crypto.Signer, pub crypto.P
 	if len(issuer.SubjectKeyId) == 0 {
 		return errors.New("pki: issuer certificate has no subject key identifier")
 	}
-	alg, err := AlgorithmOf(pub)
-	if err != nil {
-		return err
+	alg, why := keyProblem(pub)
+	if why != "" {
+		e := pca.Invalid(keyParam, "The specified parameter %s is not valid: %s", keyParam, why)
+		e.Err = ErrUnsupportedKey
+		return e
 	}
 	if want := keyFamily(issuer.PublicKey); keyFamily(pub) != want {
-		return pca.Invalid("Algorithm", "The specified parameter Algorithm is not valid: the issuing CA has an %s key, so the certificate key must be %s too, not %s.", want, want, alg)
+		return pca.Invalid(keyParam, "The specified parameter %s is not valid: the issuing CA has an %s key, so the certificate key must be %s too, not %s.", keyParam, want, want, alg)
 	}
 	return nil
 }
@@ -347,30 +361,37 @@ func issuerAllows(issuer *x509.Certificate, u x509.ExtKeyUsage) bool {
 // checkLeafNames re-checks the SANs of a leaf request with the rules of
 // ServerNames and ClientSANs.
 func checkLeafNames(req LeafRequest) error {
-	if n := len(req.DNSNames) + len(req.IPAddresses) + len(req.EmailAddresses) + len(req.URIs); n > MaxNames {
-		return pca.Invalid("Domain", "The certificate would have %d subject alternative names: at most %d are allowed.", n, MaxNames)
+	return checkNames("Domain", "SanValue", req.DNSNames, req.IPAddresses, req.EmailAddresses, req.URIs)
+}
+
+// checkNames checks SANs with the rules of ServerNames and ClientSANs: DNS
+// names and IPs are reported under dnsParam, emails and URIs under
+// otherParam.
+func checkNames(dnsParam, otherParam string, dns []string, ips []net.IP, emails []string, uris []*url.URL) error {
+	if n := len(dns) + len(ips) + len(emails) + len(uris); n > MaxNames {
+		return pca.Invalid(dnsParam, "The certificate would have %d subject alternative names: at most %d are allowed (%s).", n, MaxNames, dnsParam)
 	}
-	for _, d := range req.DNSNames {
+	for _, d := range dns {
 		if err := checkDNSName(d, true); err != nil || d != strings.ToLower(d) {
-			return pca.Invalid("Domain", "The specified parameter Domain is not valid: %q is not a valid lower-case DNS name.", d)
+			return pca.Invalid(dnsParam, "The specified parameter %s is not valid: %q is not a valid lower-case DNS name.", dnsParam, d)
 		}
 	}
-	for _, ip := range req.IPAddresses {
+	for _, ip := range ips {
 		if len(ip) != net.IPv4len && len(ip) != net.IPv6len {
-			return pca.Invalid("Domain", "The specified parameter Domain is not valid: %v is not an IP address.", ip)
+			return pca.Invalid(dnsParam, "The specified parameter %s is not valid: %v is not an IP address.", dnsParam, ip)
 		}
 	}
-	for _, e := range req.EmailAddresses {
+	for _, e := range emails {
 		if err := checkEmail(e); err != nil {
-			return pca.Invalid("SanValue", "The specified parameter SanValue is not valid: %q is not a plain email address (%v).", e, err)
+			return pca.Invalid(otherParam, "The specified parameter %s is not valid: %q is not a plain email address (%v).", otherParam, e, err)
 		}
 	}
-	for _, u := range req.URIs {
+	for _, u := range uris {
 		if u == nil {
-			return errors.New("pki: new leaf: nil URI")
+			return errors.New("pki: nil URI")
 		}
 		if _, err := parseSANURI(u.String()); err != nil {
-			return pca.Invalid("SanValue", "The specified parameter SanValue is not valid: %q is not usable as a subject alternative name (%v).", u, err)
+			return pca.Invalid(otherParam, "The specified parameter %s is not valid: %q is not usable as a subject alternative name (%v).", otherParam, u, err)
 		}
 	}
 	return nil

@@ -76,36 +76,43 @@ func curveOf(alg pca.Algorithm) elliptic.Curve {
 // Param "Algorithm" wrapping ErrUnsupportedKey; a caller that got the key from
 // a CSR may rewrite Param to "Csr".
 func AlgorithmOf(pub crypto.PublicKey) (pca.Algorithm, error) {
-	bad := func(format string, args ...any) (pca.Algorithm, error) {
-		e := pca.Invalid("Algorithm", "The specified parameter Algorithm is not valid: "+format, args...)
+	alg, why := keyProblem(pub)
+	if why != "" {
+		e := pca.Invalid("Algorithm", "The specified parameter Algorithm is not valid: %s", why)
 		e.Err = ErrUnsupportedKey
 		return "", e
 	}
+	return alg, nil
+}
+
+// keyProblem names the algorithm of a supported public key, or returns a
+// sentence saying why pcad does not support it.
+func keyProblem(pub crypto.PublicKey) (pca.Algorithm, string) {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		if k == nil || k.N == nil {
-			return bad("the RSA public key is empty.")
+			return "", "the RSA public key is empty."
 		}
 		bits := k.N.BitLen()
 		if bits < MinRSABits || bits > MaxRSABits {
-			return bad("RSA keys must have %d to %d bits, this one has %d.", MinRSABits, MaxRSABits, bits)
+			return "", fmt.Sprintf("RSA keys must have %d to %d bits, this one has %d.", MinRSABits, MaxRSABits, bits)
 		}
-		return pca.Algorithm(fmt.Sprintf("RSA_%d", bits)), nil
+		return pca.Algorithm(fmt.Sprintf("RSA_%d", bits)), ""
 	case *ecdsa.PublicKey:
 		if k == nil || k.Curve == nil {
-			return bad("the ECDSA public key is empty.")
+			return "", "the ECDSA public key is empty."
 		}
 		switch k.Curve {
 		case elliptic.P256():
-			return pca.ECC256, nil
+			return pca.ECC256, ""
 		case elliptic.P384():
-			return pca.ECC384, nil
+			return pca.ECC384, ""
 		case elliptic.P521():
-			return pca.ECC512, nil
+			return pca.ECC512, ""
 		}
-		return bad("ECDSA keys must use the P-256, P-384 or P-521 curve, not %s.", k.Curve.Params().Name)
+		return "", fmt.Sprintf("ECDSA keys must use the P-256, P-384 or P-521 curve, not %s.", k.Curve.Params().Name)
 	}
-	return bad("only RSA and ECDSA keys are supported, not %T.", pub)
+	return "", fmt.Sprintf("only RSA and ECDSA keys are supported, not %T.", pub)
 }
 
 // keyFamily returns the family of a supported public key type, or "".

@@ -75,16 +75,22 @@ func SubjectDN(n pkix.Name) string { return n.String() }
 // "Country" on end-entity calls. Errors are *pca.Error with the parameter
 // name as Param.
 func ValidateSubject(s pca.Subject, countryParam string) (pca.Subject, error) {
+	return validateSubject(s, "", countryParam, true)
+}
+
+// validateSubject is ValidateSubject with every parameter name but the
+// country's prefixed by prefix, and CommonName optional unless requireCN.
+func validateSubject(s pca.Subject, prefix, countryParam string, requireCN bool) (pca.Subject, error) {
 	fields := []struct {
 		param string
 		value *string
 		max   int
 	}{
-		{"CommonName", &s.CommonName, MaxCommonName},
-		{"Organization", &s.Organization, MaxOrganization},
-		{"OrganizationUnit", &s.OrganizationUnit, MaxOrganizationUnit},
-		{"Locality", &s.Locality, MaxLocality},
-		{"State", &s.State, MaxState},
+		{prefix + "CommonName", &s.CommonName, MaxCommonName},
+		{prefix + "Organization", &s.Organization, MaxOrganization},
+		{prefix + "OrganizationUnit", &s.OrganizationUnit, MaxOrganizationUnit},
+		{prefix + "Locality", &s.Locality, MaxLocality},
+		{prefix + "State", &s.State, MaxState},
 	}
 	for _, f := range fields {
 		*f.value = strings.TrimSpace(*f.value)
@@ -92,8 +98,8 @@ func ValidateSubject(s pca.Subject, countryParam string) (pca.Subject, error) {
 			return pca.Subject{}, err
 		}
 	}
-	if s.CommonName == "" {
-		return pca.Subject{}, pca.Missing("CommonName")
+	if requireCN && s.CommonName == "" {
+		return pca.Subject{}, pca.Missing(prefix + "CommonName")
 	}
 	s.Country = strings.TrimSpace(s.Country)
 	if s.Country != "" {

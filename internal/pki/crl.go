@@ -1,0 +1,341 @@
+package pki
+
+import (
+	"bufio"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"math/big"
+	"time"
+)
+
+// CRLEntry is one revoked certificate of a CRL. Reason is an RFC 5280
+// CRLReason code: 0 (unspecified) writes no reasonCode extension, as RFC
+// 5280 5.3.1 recommends; 1 to 6, 9 and 10 are written; 7 is unassigned and
+// 8 (removeFromCRL) belongs to delta CRLs only, so both are refused.
+type CRLEntry struct {
+	Serial    *big.Int
+	RevokedAt time.Time
+	Reason    int
+}
+
+// CRLTemplate holds the per-issue fields of a CRL: its CRL number (a
+// non-negative integer of at most 20 octets that grows with every CRL of the
+// issuer, RFC 5280 5.2.3) and its thisUpdate and nextUpdate times (truncated
+// to whole seconds; nextUpdate after thisUpdate).
+type CRLTemplate struct {
+	Number                 *big.Int
+	ThisUpdate, NextUpdate time.Time
+}
+
+// MaxCRLSize bounds the DER size of a CRL WriteCRL writes (4 GiB).
+const MaxCRLSize = 1<<32 - 1
+
+var (
+	oidCRLNumber = asn1.ObjectIdentifier{2, 5, 29, 20}
+	oidAKI       = asn1.ObjectIdentifier{2, 5, 29, 35}
+)
+
+// ErrCRLEntriesChanged is returned by WriteCRL when entries did not yield
+// the same entries on its two calls.
+var ErrCRLEntriesChanged = errors.New("pki: crl: entries changed between the two passes")
+
+// WriteCRL writes to w a DER X.509 v2 CRL of issuer, signed by issuerKey,
+// listing the entries that entries yields, and returns the number of bytes
+// written. The CRL has the issuer's subject (issuer.RawSubject), the times
+// of tmpl (UTCTime through 2049, GeneralizedTime from 2050), no
+// revokedCertificates field when there are no entries, and two non-critical
+// extensions: authorityKeyIdentifier (the issuer's SubjectKeyId) and
+// cRLNumber. An entry with a non-zero Reason has a reasonCode extension. The
+// signature is RSA PKCS #1 v1.5 with SHA-256 for an RSA issuer, ECDSA with
+// SHA-256, SHA-384 or SHA-512 for P-256, P-384 and P-521, as for
+// certificates; signing randomness is read from r.
+//
+// entries is called twice and must yield the same entries, in the same
+// order, both times: it calls fn once per entry and returns the first error
+// fn returns (which stops it) or its own. WriteCRL does not keep the entries
+// nor the Serial they point to, so entries may reuse one big.Int. Memory use
+// does not depend on the number of entries.
+//
+// Design: DER puts the length of every element before its content, and the
+// signature covers the whole TBSCertList. Pass 1 only encodes each entry to
+// measure it; it gives the length of revokedCertificates, of the TBS and,
+// since the length of the signature is known in advance, of the whole CRL.
+// Pass 2 writes the CRL header and the TBS to w while hashing the TBS, then
+// signs the digest and writes the signature. RSA signatures have the length
+// of the modulus. ECDSA signatures vary by a few octets, so WriteCRL commits
+// to the most likely length (see sigScheme.sigLen) and, when a signature has
+// another, uses the equally valid (r, n-s) if that has the right length, or
+// asks issuerKey for another signature (rarely more than one more; at most
+// 32 tries). The signature is verified before it is written.
+//
+// If pass 2 sees entries that differ in number or size from pass 1 it stops
+// with ErrCRLEntriesChanged. Any error after the first byte leaves w with a
+// partial CRL: write to a temporary file and rename it into place only on
+// success. Entries are checked in pass 1, before anything is written: a
+// serial that is not positive or longer than 20 octets, a revocation time
+// after ThisUpdate or before 1950, or a refused Reason is an error. Errors
+// are internal ("pki: ..."); none is a *pca.Error.
+//
+// Duplicate serials are not detected: entries must come from a source that
+// keeps serials unique (the certificate store does).
+func WriteCRL(w io.Writer, r io.Reader, tmpl CRLTemplate, issuer *x509.Certificate, issuerKey crypto.Signer, entries func(fn func(CRLEntry) error) error) (n int64, err error) {
+	if w == nil || r == nil || entries == nil {
+		return 0, errors.New("pki: crl: nil writer, random source or entries")
+	}
+	if issuer == nil || issuerKey == nil {
+		return 0, errors.New("pki: crl: nil issuer or issuer key")
+	}
+	if !samePublicKey(issuerKey.Public(), issuer.PublicKey) {
+		return 0, errors.New("pki: crl: issuer key does not match the issuer certificate")
+	}
+	if !issuer.IsCA || issuer.KeyUsage != 0 && issuer.KeyUsage&x509.KeyUsageCRLSign == 0 {
+		return 0, errors.New("pki: crl: issuer is not a CA allowed to sign CRLs")
+	}
+	if len(issuer.SubjectKeyId) == 0 {
+		return 0, errors.New("pki: crl: issuer has no subject key identifier")
+	}
+	scheme, err := schemeFor(issuer.PublicKey)
+	if err != nil {
+		return 0, err
+	}
+	c := &crlWriter{scheme: scheme, thisUpdate: tmpl.ThisUpdate.UTC().Truncate(time.Second)}
+	if err := c.header(tmpl, issuer); err != nil {
+		return 0, err
+	}
+
+	// Pass 1: check and measure.
+	if err := entries(func(e CRLEntry) error {
+		b, err := c.entry(e)
+		c.count++
+		c.size += int64(len(b))
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", c.count, err)
+		}
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("pki: crl: %w", err)
+	}
+	revoked := int64(0)
+	if c.count > 0 {
+		revoked = tlvLen(c.size)
+	}
+	tbsContent := int64(len(c.prefix)) + revoked + int64(len(c.suffix))
+	tbs := tlvLen(tbsContent)
+	sigLen := scheme.sigLen()
+	outer := tbs + int64(len(scheme.alg)) + tlvLen(1+sigLen)
+	total := tlvLen(outer)
+	if total > MaxCRLSize {
+		return 0, fmt.Errorf("pki: crl: %d octets is too large", total)
+	}
+
+	// Pass 2: write and hash.
+	c.out = newCountingWriter(w)
+	c.h = scheme.hash.New()
+	c.out.write(appendHeader(c.buf[:0], tagSequence, outer))
+	c.both(appendHeader(c.buf[:0], tagSequence, tbsContent))
+	c.both(c.prefix)
+	if c.count > 0 {
+		c.both(appendHeader(c.buf[:0], tagSequence, c.size))
+	}
+	var count, size int64
+	err = entries(func(e CRLEntry) error {
+		b, err := c.entry(e)
+		count++
+		size += int64(len(b))
+		if err != nil || count > c.count || size > c.size {
+			return ErrCRLEntriesChanged
+		}
+		c.both(b)
+		return c.out.err
+	})
+	switch {
+	case err == nil && (count != c.count || size != c.size):
+		err = ErrCRLEntriesChanged
+	case errors.Is(err, ErrCRLEntriesChanged):
+	case err != nil:
+		err = fmt.Errorf("pki: crl: %w", err)
+	}
+	if err != nil {
+		c.out.flush()
+		return c.out.n, err
+	}
+	c.both(c.suffix)
+
+	sig, err := c.sign(r, issuerKey, sigLen)
+	if err != nil {
+		c.out.flush()
+		return c.out.n, err
+	}
+	c.out.write(scheme.alg)
+	c.out.write(append(appendHeader(c.buf[:0], tagBitString, 1+sigLen), 0))
+	c.out.write(sig)
+	c.out.flush()
+	if c.out.err != nil {
+		return c.out.n, fmt.Errorf("pki: crl: write: %w", c.out.err)
+	}
+	if c.out.n != total {
+		return c.out.n, fmt.Errorf("pki: crl: wrote %d octets, expected %d", c.out.n, total)
+	}
+	return c.out.n, nil
+}
+
+// crlWriter holds the state of one WriteCRL call.
+type crlWriter struct {
+	scheme     sigScheme
+	thisUpdate time.Time
+	prefix     []byte // TBS content before revokedCertificates
+	suffix     []byte // crlExtensions
+	count      int64  // entries in pass 1
+	size       int64  // their encoded size
+	buf        [64]byte
+	num        [21]byte
+	out        *countingWriter
+	h          hash.Hash
+}
+
+// header encodes the fixed parts of the TBSCertList.
+func (c *crlWriter) header(tmpl CRLTemplate, issuer *x509.Certificate) error {
+	if tmpl.Number == nil || tmpl.Number.Sign() < 0 || tmpl.Number.BitLen() > 159 {
+		return errors.New("pki: crl: the CRL number must be a non-negative integer of at most 20 octets")
+	}
+	next := tmpl.NextUpdate.UTC().Truncate(time.Second)
+	if tmpl.ThisUpdate.IsZero() || !next.After(c.thisUpdate) {
+		return fmt.Errorf("pki: crl: nextUpdate %s must be after thisUpdate %s", utc(next), utc(c.thisUpdate))
+	}
+	for _, t := range []time.Time{c.thisUpdate, next} {
+		if err := checkTime(t); err != nil {
+			return fmt.Errorf("pki: crl: %w", err)
+		}
+	}
+	p := []byte{tagInteger, 1, 1} // version v2
+	p = append(p, c.scheme.alg...)
+	p = append(p, issuer.RawSubject...)
+	p = appendTime(p, c.thisUpdate)
+	c.prefix = appendTime(p, next)
+
+	aki, err := asn1.Marshal(struct {
+		ID []byte `asn1:"optional,tag:0"`
+	}{issuer.SubjectKeyId})
+	if err != nil {
+		return fmt.Errorf("pki: crl: marshal authority key identifier: %w", err)
+	}
+	number, err := asn1.Marshal(tmpl.Number)
+	if err != nil {
+		return fmt.Errorf("pki: crl: marshal CRL number: %w", err)
+	}
+	exts, err := asn1.Marshal([]pkix.Extension{{Id: oidAKI, Value: aki}, {Id: oidCRLNumber, Value: number}})
+	if err != nil {
+		return fmt.Errorf("pki: crl: marshal extensions: %w", err)
+	}
+	c.suffix = append(appendHeader(nil, tagContext0, int64(len(exts))), exts...)
+	return nil
+}
+
+// entry checks e and encodes it into c.buf. The returned slice is valid
+// until the next call.
+func (c *crlWriter) entry(e CRLEntry) ([]byte, error) {
+	if e.Serial == nil || e.Serial.Sign() <= 0 || e.Serial.BitLen() > 159 {
+		return nil, errors.New("the serial number must be positive and at most 20 octets")
+	}
+	revokedAt := e.RevokedAt.UTC().Truncate(time.Second)
+	if revokedAt.After(c.thisUpdate) {
+		return nil, fmt.Errorf("revocation time %s is after thisUpdate %s", utc(revokedAt), utc(c.thisUpdate))
+	}
+	if err := checkTime(revokedAt); err != nil {
+		return nil, err
+	}
+	switch e.Reason {
+	case 0, 1, 2, 3, 4, 5, 6, 9, 10:
+	default:
+		return nil, fmt.Errorf("reason code %d is not allowed in a full CRL", e.Reason)
+	}
+	// SEQUENCE { INTEGER serial, Time revocationDate, [Extensions] }; the
+	// content is at most 23 + 17 + 14 octets, so the header has 2.
+	b := append(c.buf[:0], tagSequence, 0)
+	b = appendUint(b, c.num[:], e.Serial)
+	b = appendTime(b, revokedAt)
+	if e.Reason != 0 {
+		// Extensions { Extension { reasonCode, OCTET STRING { ENUMERATED } } }
+		b = append(b, tagSequence, 12, tagSequence, 10, 0x06, 0x03, 0x55, 0x1d, 0x15,
+			tagOctetString, 3, tagEnumerated, 1, byte(e.Reason))
+	}
+	b[1] = byte(len(b) - 2)
+	return b, nil
+}
+
+// both writes p to the output and the hash.
+func (c *crlWriter) both(p []byte) {
+	c.h.Write(p)
+	c.out.write(p)
+}
+
+// sign signs the TBS digest and returns a signature of exactly sigLen
+// octets that verifies.
+func (c *crlWriter) sign(r io.Reader, key crypto.Signer, sigLen int64) ([]byte, error) {
+	digest := c.h.Sum(nil)
+	for range 32 {
+		sig, err := key.Sign(r, digest, c.scheme.hash)
+		if err != nil {
+			return nil, fmt.Errorf("pki: crl: sign: %w", err)
+		}
+		if k, ok := c.scheme.pub.(*ecdsa.PublicKey); ok {
+			if sig = fitECDSA(sig, k.Curve.Params().N, sigLen); sig == nil {
+				continue
+			}
+		}
+		if int64(len(sig)) != sigLen {
+			return nil, fmt.Errorf("pki: crl: signature has %d octets, expected %d", len(sig), sigLen)
+		}
+		if err := c.scheme.verify(digest, sig); err != nil {
+			return nil, fmt.Errorf("pki: crl: %w", err)
+		}
+		return sig, nil
+	}
+	return nil, errors.New("pki: crl: the signer gave no ECDSA signature of the expected length in 32 tries")
+}
+
+// countingWriter buffers writes to w, counts the bytes that reached w and
+// keeps the first error.
+type countingWriter struct {
+	bw  *bufio.Writer
+	cw  *byteCounter
+	n   int64
+	err error
+}
+
+type byteCounter struct {
+	w io.Writer
+	n int64
+}
+
+func (b *byteCounter) Write(p []byte) (int, error) {
+	n, err := b.w.Write(p)
+	b.n += int64(n)
+	return n, err
+}
+
+func newCountingWriter(w io.Writer) *countingWriter {
+	cw := &byteCounter{w: w}
+	return &countingWriter{bw: bufio.NewWriterSize(cw, 64<<10), cw: cw}
+}
+
+func (c *countingWriter) write(p []byte) {
+	if c.err == nil {
+		_, c.err = c.bw.Write(p)
+	}
+	c.n = c.cw.n
+}
+
+func (c *countingWriter) flush() {
+	if c.err == nil {
+		c.err = c.bw.Flush()
+	}
+	c.n = c.cw.n
+}
