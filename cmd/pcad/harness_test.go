@@ -60,6 +60,10 @@ func startServerConfig(t *testing.T, cfg config) *testServer {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
+	pkiCtx, stopPKI := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { a.svc.RunPKI(pkiCtx, pkiPollInterval); close(done) }()
+	t.Cleanup(func() { stopPKI(); <-done })
 	u, _ := url.Parse(srv.URL)
 	return &testServer{app: a, srv: srv, keyID: id, secret: secret, endpoint: u.Host}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/pcad-dev/pcad/internal/casapi"
 	"github.com/pcad-dev/pcad/internal/keys"
 	"github.com/pcad-dev/pcad/internal/openapi"
+	"github.com/pcad-dev/pcad/internal/pkixhttp"
 	"github.com/pcad-dev/pcad/internal/ratelimit"
 	"github.com/pcad-dev/pcad/internal/service"
 	"github.com/pcad-dev/pcad/internal/store/sqlstore"
@@ -65,6 +66,10 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	c.MasterKey = os.Getenv("PCAD_MASTER_KEY")
 	return c, nil
 }
+
+// pkiPollInterval is how often the service checks for revocations made by
+// other replicas and for CRLs that need re-issuing.
+const pkiPollInterval = time.Second
 
 // app is a wired pcad: service, store and the HTTP handler.
 type app struct {
@@ -137,7 +142,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		}
 		io.WriteString(w, "ok\n")
 	})
-	return &app{cfg: cfg, store: st, svc: svc, handler: mux, log: logger}, nil
+	return &app{cfg: cfg, store: st, svc: svc, handler: pkixhttp.Handler(svc, logger, mux), log: logger}, nil
 }
 
 // bootstrap creates the first account on an empty store and writes its
@@ -204,6 +209,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go a.svc.RunPKI(ctx, pkiPollInterval)
 	select {
 	case err := <-errc:
 		return err

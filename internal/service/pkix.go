@@ -78,6 +78,7 @@ type pkiState struct {
 type ocspKey struct {
 	caID   int64
 	serial string
+	hash   crypto.Hash // the request's CertID hash, which the response repeats
 }
 
 type ocspEntry struct {
