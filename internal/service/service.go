@@ -12,8 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,10 +46,10 @@ type Config struct {
 
 // Service implements the use cases. It is safe for concurrent use.
 type Service struct {
-	store    store.Store
-	sealer   *keys.Sealer
-	now      func() time.Time
-	rand     io.Reader
+	store     store.Store
+	sealer    *keys.Sealer
+	now       func() time.Time
+	rand      io.Reader
 	log       *slog.Logger
 	tokenKey  []byte
 	publicURL string
