@@ -39,9 +39,10 @@ func (s *Service) OCSP(ctx context.Context, reqDER []byte) ([]byte, error) {
 		st.mu.RLock()
 		issuer = st.byKeyHash[key]
 		st.mu.RUnlock()
-		if issuer == nil || issuer.ca.KeyRef == "" {
-			return ocsp.UnauthorizedErrorResponse, nil
-		}
+	}
+	// Only CAs whose key pcad holds answer, and the name hash must match too.
+	if issuer == nil || issuer.ca.KeyRef == "" || !pki.OCSPRequestFor(req, issuer.cert) {
+		return ocsp.UnauthorizedErrorResponse, nil
 	}
 	serial := req.SerialNumber.Text(16)
 	ck := ocspKey{issuer.ca.ID, serial, req.HashAlgorithm}
