@@ -38,6 +38,13 @@ func (s *Store) CreateCA(ctx context.Context, ca *pca.CA, key store.KeyRecord) e
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if ca.ParentID != 0 {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM cas WHERE id = ? AND account_id = ?", ca.ParentID, ca.AccountID).Scan(&n); err != nil {
+				return fmt.Errorf("sqlstore: check parent: %w", err)
+			}
+			if n == 0 {
+				return store.ErrNotFound // another account's CA is reported as a missing one
+			}
 			// A sub-CA draws one from its parent's default instance, if any.
 			if err := draw(ctx, tx, ca.AccountID, "ca_id = ?", ca.ParentID); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
@@ -237,6 +244,11 @@ func (s *Store) RevokeCA(ctx context.Context, accountID int64, identifier string
 			}
 		}
 		ca.Status, ca.RevokedAt = pca.StatusRevoke, at.UTC().Truncate(time.Millisecond)
+		tags, err := getTags(ctx, tx, accountID, []string{ca.Identifier})
+		if err != nil {
+			return err
+		}
+		ca.Tags = tags[ca.Identifier]
 		out = ca
 		return nil
 	})
@@ -325,6 +337,9 @@ func (s *Store) GetInstanceByID(ctx context.Context, accountID, id int64) (pca.I
 
 // ListInstances implements store.CAStore.
 func (s *Store) ListInstances(ctx context.Context, accountID, caID int64, offset int64, limit int) ([]pca.Instance, int64, error) {
+	if limit <= 0 {
+		limit = 20
+	}
 	where, args := "account_id = ?", []any{accountID}
 	if caID > 0 {
 		where, args = where+" AND ca_id = ?", append(args, caID)

@@ -93,6 +93,9 @@ func (s *Store) RemoveTags(ctx context.Context, accountID int64, resourceID stri
 // FindTagged implements store.LifecycleStore. The cursor encodes the last
 // (resource, key) pair returned.
 func (s *Store) FindTagged(ctx context.Context, accountID int64, resourceIDs []string, match []pca.Tag, after string, limit int) ([]store.TaggedResource, string, error) {
+	if limit <= 0 {
+		limit = 20
+	}
 	where := []string{"t.account_id = ?"}
 	args := []any{accountID}
 	if len(resourceIDs) > 0 {
