@@ -182,7 +182,7 @@ func (a *API) describeCert(ctx context.Context, r *openapi.Request) (any, error)
 		X509Certificate: certPEM(c.DER), CertChain: chainPEM(chain), BeforeDate: c.NotBefore.UnixMilli(),
 		AfterDate: c.NotAfter.UnixMilli(), Days: int(c.NotAfter.Sub(c.NotBefore) / (24 * time.Hour)),
 		CustomIdentifier: c.CustomIdentifier, AliasName: c.AliasName, ResourceGroupId: c.ResourceGroupID,
-		Tags: tagPairs(c.Tags),
+		UploadFlag: boolFlag(c.Uploaded), Tags: tagPairs(c.Tags),
 	}
 	return struct {
 		Certificate certRecord `json:"Certificate"`

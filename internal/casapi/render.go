@@ -82,3 +82,11 @@ func tagTexts(tags []pca.Tag) []string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// boolFlag renders a boolean as the API's 0/1 integer flags.
+func boolFlag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

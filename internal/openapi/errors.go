@@ -117,6 +117,8 @@ var kindCodes = map[pca.Kind]kindCode{
 	pca.KindPermission:  {CodeForbiddenRAM, http.StatusForbidden, noSuffix, "You are not authorized to perform this operation."},
 	pca.KindThrottled:   {CodeThrottlingUser, http.StatusBadRequest, noSuffix, msgThrottled},
 	pca.KindUnavailable: {CodeServiceUnavailable, http.StatusServiceUnavailable, noSuffix, "The request has failed due to a temporary failure of the server."},
+	pca.KindIdempotencyMismatch: {"IdempotentParameterMismatch", http.StatusBadRequest, noSuffix,
+		"The ClientToken was already used with different parameters."},
 }
 
 const (

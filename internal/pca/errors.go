@@ -32,6 +32,9 @@ const (
 	KindThrottled
 	// KindUnavailable is a dependency that is down for now; retrying may help.
 	KindUnavailable
+	// KindIdempotencyMismatch is an idempotency token (ClientToken) reused
+	// with parameters other than those of its first call.
+	KindIdempotencyMismatch
 )
 
 // Error is the error type the service and below return for anything a caller
