@@ -70,6 +70,7 @@ func TestParseAlgorithm(t *testing.T) {
 		{"RSA_1024", "", 0, false},
 		{"SM2_256", "", 0, false},
 		{"rsa_2048", "", 0, false},
+		{"RSA_3072", "", 0, false}, // accepted from CSRs, never generated
 		{"", "", 0, false},
 	}
 	for _, tc := range tests {
@@ -106,5 +107,25 @@ func TestErrorKinds(t *testing.T) {
 	}
 	if e := Missing("Years"); e.Kind != KindMissing || e.Param != "Years" || !bytes.Contains([]byte(e.Msg), []byte("Years")) {
 		t.Fatalf("missing: %+v", e)
+	}
+}
+
+func TestAlgorithmFromCSR(t *testing.T) {
+	tests := []struct {
+		a      Algorithm
+		family KeyFamily
+		bits   int
+	}{
+		{"RSA_3072", FamilyRSA, 3072},
+		{"RSA_8192", FamilyRSA, 8192},
+		{"ECC_256", FamilyECC, 256},
+		{"XYZ_1", "", 0},
+		{"RSA_x", "", 0},
+		{"RSA", "", 0},
+	}
+	for _, tc := range tests {
+		if f, b := tc.a.Family(), tc.a.Bits(); f != tc.family || b != tc.bits {
+			t.Errorf("%s: family %q bits %d, want %q %d", tc.a, f, b, tc.family, tc.bits)
+		}
 	}
 }

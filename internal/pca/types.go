@@ -3,6 +3,8 @@ package pca
 import (
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -44,11 +46,40 @@ var algorithms = map[Algorithm]struct {
 // Supported reports whether pcad can generate keys of algorithm a.
 func (a Algorithm) Supported() bool { _, ok := algorithms[a]; return ok }
 
-// Family returns a's key family, or "" for an unsupported algorithm.
-func (a Algorithm) Family() KeyFamily { return algorithms[a].family }
+// Family returns a's key family, or "". Algorithms pcad does not generate
+// but accepts in CSRs (e.g. "RSA_3072") have a family too.
+func (a Algorithm) Family() KeyFamily {
+	if f := algorithms[a].family; f != "" {
+		return f
+	}
+	if fam, _, ok := a.split(); ok {
+		return fam
+	}
+	return ""
+}
 
-// Bits returns a's key size in bits, or 0 for an unsupported algorithm.
-func (a Algorithm) Bits() int { return algorithms[a].bits }
+// Bits returns a's key size in bits, or 0 when a names no size.
+func (a Algorithm) Bits() int {
+	if b := algorithms[a].bits; b != 0 {
+		return b
+	}
+	_, bits, _ := a.split()
+	return bits
+}
+
+// split parses "<RSA|ECC|SM2>_<bits>".
+func (a Algorithm) split() (KeyFamily, int, bool) {
+	fam, size, ok := strings.Cut(string(a), "_")
+	bits, err := strconv.Atoi(size)
+	if !ok || err != nil || bits <= 0 {
+		return "", 0, false
+	}
+	switch f := KeyFamily(fam); f {
+	case FamilyRSA, FamilyECC, FamilySM2:
+		return f, bits, true
+	}
+	return "", 0, false
+}
 
 // ParseAlgorithm validates a wire algorithm name for parameter param.
 func ParseAlgorithm(param, s string) (Algorithm, error) {

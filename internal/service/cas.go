@@ -197,11 +197,16 @@ func (s *Service) GetCA(ctx context.Context, a Actor, param, identifier string) 
 	return ca, nil
 }
 
-// usableCA returns a CA that may issue now: status ISSUE and within validity.
+// usableCA returns a CA that may issue now: one whose key pcad holds (not
+// external), with status ISSUE and within validity.
 func (s *Service) usableCA(ctx context.Context, a Actor, param, identifier string) (pca.CA, error) {
 	ca, err := s.GetCA(ctx, a, param, identifier)
 	if err != nil {
 		return pca.CA{}, err
+	}
+	// An external CA's key is held outside pcad (CreateExternalCACertificate).
+	if ca.KeyRef == "" {
+		return pca.CA{}, externalCAError(param, identifier)
 	}
 	if ca.Status != pca.StatusIssue {
 		return pca.CA{}, pca.StateError("CARevoked", "The CA %q is revoked and can no longer issue certificates.", identifier)
@@ -216,6 +221,9 @@ func (s *Service) usableCA(ctx context.Context, a Actor, param, identifier strin
 
 // caSigner parses a CA's certificate and opens its key.
 func (s *Service) caSigner(ctx context.Context, a Actor, ca pca.CA) (*x509.Certificate, crypto.Signer, error) {
+	if ca.KeyRef == "" { // external CA: usableCA refuses it first
+		return nil, nil, externalCAError("ParentIdentifier", ca.Identifier)
+	}
 	cert, err := x509.ParseCertificate(ca.DER)
 	if err != nil {
 		return nil, nil, pca.Internal(fmt.Errorf("service: parse CA certificate: %w", err))
