@@ -135,7 +135,11 @@ func WriteCRL(w io.Writer, r io.Reader, tmpl CRLTemplate, issuer *x509.Certifica
 		return 0, fmt.Errorf("pki: crl: %d octets is too large", total)
 	}
 
-	// Pass 2: write and hash.
+	// Pass 2: write and hash. A writer that can grow (a bytes.Buffer) is
+	// sized once, now that the size is known, instead of doubling as it fills.
+	if g, ok := w.(interface{ Grow(int) }); ok && total <= 1<<30 {
+		g.Grow(int(total))
+	}
 	c.out = newCountingWriter(w)
 	c.h = scheme.hash.New()
 	c.out.write(appendHeader(c.buf[:0], tagSequence, outer))

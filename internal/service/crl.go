@@ -89,12 +89,11 @@ func (s *Service) buildCRL(ctx context.Context, p *pkiCA) (store.CRLRecord, erro
 	if err != nil {
 		return store.CRLRecord{}, err
 	}
-	number := int64(1)
-	if prev, err := s.store.GetCRL(ctx, p.ca.ID); err == nil {
-		number = prev.Number + 1
-	} else if !errors.Is(err, store.ErrNotFound) {
+	prev, err := s.store.CRLNumber(ctx, p.ca.ID)
+	if err != nil {
 		return store.CRLRecord{}, err
 	}
+	number := prev + 1
 	cutoff := s.now().UTC()
 	now := cutoff.Truncate(time.Second) // CRL times have whole seconds, and so do the entries' dates
 	days := p.ca.CRLDays

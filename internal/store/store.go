@@ -290,6 +290,9 @@ type PKIStore interface {
 	RevocationSeq(ctx context.Context, caID int64) (int64, error)
 	// GetCRL returns the latest CRL of a CA, or ErrNotFound.
 	GetCRL(ctx context.Context, caID int64) (CRLRecord, error)
+	// CRLNumber returns the number of a CA's latest CRL, 0 when it has none,
+	// without reading the CRL itself.
+	CRLNumber(ctx context.Context, caID int64) (int64, error)
 	// PutCRL stores a CRL if its number is greater than the stored one's;
 	// otherwise ErrConflict (another builder won).
 	PutCRL(ctx context.Context, rec CRLRecord) error

@@ -107,6 +107,15 @@ func (s *Store) GetCRL(ctx context.Context, caID int64) (store.CRLRecord, error)
 	return rec, nil
 }
 
+// CRLNumber implements store.PKIStore.
+func (s *Store) CRLNumber(ctx context.Context, caID int64) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(number), 0) FROM crls WHERE ca_id = ?", caID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: crl number: %w", err)
+	}
+	return n, nil
+}
+
 // PutCRL implements store.PKIStore.
 func (s *Store) PutCRL(ctx context.Context, rec store.CRLRecord) error {
 	res, err := s.db.ExecContext(ctx, `INSERT INTO crls (ca_id, number, built_seq, this_update, next_update, entries, der) VALUES (?, ?, ?, ?, ?, ?, ?)

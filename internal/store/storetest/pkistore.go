@@ -451,6 +451,11 @@ func crlTimes(r *store.CRLRecord) []*time.Time { return []*time.Time{&r.ThisUpda
 // when want is nil).
 func (f *fixture) checkCRL(t *testing.T, caID int64, want *store.CRLRecord) {
 	t.Helper()
+	n, err := f.s.CRLNumber(f.ctx, caID)
+	checkErr(t, fmt.Sprintf("CRLNumber(%d)", caID), err, nil)
+	if want == nil && n != 0 || want != nil && n != want.Number {
+		t.Errorf("CRLNumber(%d) = %d, want the stored CRL's number (%v)", caID, n, want)
+	}
 	got, err := f.s.GetCRL(f.ctx, caID)
 	if want == nil {
 		checkErr(t, fmt.Sprintf("GetCRL(%d)", caID), err, store.ErrNotFound)
