@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -58,11 +59,30 @@ type Decision struct {
 // Request is what an action handler receives.
 type Request struct {
 	Action    string
+	Version   string
 	Params    Params
 	Caller    Caller
 	RequestID string
 	SourceIP  string // host part of the TCP peer address; proxies are not trusted
 	Secure    bool   // request arrived over TLS
+	// Resource may be set by the handler to name what the call acted on
+	// (e.g. "ca/<identifier>"); it goes to the audit log.
+	Resource string
+}
+
+// AuditEvent is one call as the audit log records it.
+type AuditEvent struct {
+	Time        time.Time
+	RequestID   string
+	Action      string
+	Version     string
+	AccessKeyID string
+	AccountID   int64
+	PrincipalID int64
+	SourceIP    string
+	Resource    string
+	Code        string // "OK" or the error code answered
+	Status      int
 }
 
 // HandlerFunc implements one action. It returns a value that json.Marshal
@@ -74,17 +94,24 @@ type HandlerFunc func(ctx context.Context, r *Request) (any, error)
 
 // Config configures NewHandler. Version, Actions and Keys are required.
 type Config struct {
-	Version      string                 // served API version, e.g. "2020-06-30"
-	Actions      map[string]HandlerFunc // action name (matched exactly) -> handler
-	Keys         KeyLookup              // AccessKey lookup
-	Nonces       NonceCache             // nil: a MemoryNonceCache is made
-	Limiter      Limiter                // nil: no throttling
-	Now          func() time.Time       // nil: time.Now
-	NewRequestID func() string          // nil: random upper-case UUIDv4 from crypto/rand
-	Logger       *slog.Logger           // nil: slog.Default()
-	HostID       string                 // HostId in error bodies; "" -> "pcad"
-	RecommendURL string                 // if set, Recommend = RecommendURL + "?q=<Code>&requestId=<id>"; else a sentence naming the code
-	MaxBodyBytes int64                  // request body cap; 0 -> 1 MiB
+	Version string                 // served API version, e.g. "2020-06-30"
+	Actions map[string]HandlerFunc // action name (matched exactly) -> handler
+	// MoreVersions serves further API versions on the same endpoint (e.g.
+	// the RAM API, "2015-05-01"): version -> action table.
+	MoreVersions map[string]map[string]HandlerFunc
+	// Audit, if set, is called once for every request whose AccessKeyId
+	// names an existing key, after the outcome is known and before the
+	// answer is written. It must not fail the request; errors are its own.
+	Audit        func(ctx context.Context, e AuditEvent)
+	Keys         KeyLookup        // AccessKey lookup
+	Nonces       NonceCache       // nil: a MemoryNonceCache is made
+	Limiter      Limiter          // nil: no throttling
+	Now          func() time.Time // nil: time.Now
+	NewRequestID func() string    // nil: random upper-case UUIDv4 from crypto/rand
+	Logger       *slog.Logger     // nil: slog.Default()
+	HostID       string           // HostId in error bodies; "" -> "pcad"
+	RecommendURL string           // if set, Recommend = RecommendURL + "?q=<Code>&requestId=<id>"; else a sentence naming the code
+	MaxBodyBytes int64            // request body cap; 0 -> 1 MiB
 }
 
 // Protocol limits.
@@ -172,7 +199,12 @@ type exchange struct {
 	mode        sigMode
 	xml         bool   // answer in XML (V1 with Format=XML)
 	action      string // set once the action is known to exist
+	version     string
 	accessKeyID string // set once the key is known to exist
+	accountID   int64
+	principalID int64
+	sourceIP    string
+	req         *Request // set once the handler is called
 	decision    *Decision
 }
 
@@ -186,13 +218,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-acs-request-id", ex.requestID)
 	var we *wireError
 	status := http.StatusOK
+	var body []byte
+	var ctype string
 	if err == nil {
-		err = h.writeResult(w, ex, result)
+		body, ctype, err = h.renderResult(ex, result)
 	}
 	if err != nil {
 		we = toWire(err)
 		status = we.status
+	}
+	h.audit(ctx, ex, status, we)
+	if we != nil {
 		h.writeError(w, ex, we)
+	} else {
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(http.StatusOK)
+		w.Write(body)
 	}
 	h.logRequest(ctx, r, ex, status, we)
 }
@@ -218,14 +259,19 @@ func (h *handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if in.action == "" {
 		return nil, protoErr(CodeMissingParameter, "The input parameter %q that is mandatory for processing this request is not supplied.", in.actionParam())
 	}
-	fn, ok := h.cfg.Actions[in.action]
+	actions := h.cfg.Actions
+	if in.version != h.cfg.Version {
+		if more, ok := h.cfg.MoreVersions[in.version]; ok {
+			actions = more
+		} else if _, known := h.cfg.Actions[in.action]; known || in.version != "" {
+			return nil, protoErr(CodeInvalidVersion, "Specified parameter Version is not valid: this service serves version %s.", h.versions())
+		}
+	}
+	fn, ok := actions[in.action]
 	if !ok {
 		return nil, protoErr(CodeInvalidAction, "Specified api is not found, please check your url and method.")
 	}
-	ex.action = in.action
-	if in.version != h.cfg.Version {
-		return nil, protoErr(CodeInvalidVersion, "Specified parameter Version is not valid: this service serves version %s.", h.cfg.Version)
-	}
+	ex.action, ex.version = in.action, in.version
 	if in.securityToken != "" {
 		return nil, protoErr(CodeSecurityTokenMalformed, "STS security tokens are not supported by this service; sign with an AccessKey.")
 	}
@@ -234,6 +280,7 @@ func (h *handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	}
 	cred, err := h.lookupKey(ctx, in.accessKeyID)
 	ex.accessKeyID = cred.AccessKeyID // "" unless the key exists
+	ex.accountID, ex.principalID, ex.sourceIP = cred.AccountID, cred.PrincipalID, sourceIP(r.RemoteAddr)
 	if err != nil {
 		return nil, err
 	}
@@ -260,13 +307,41 @@ func (h *handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	}
 	req := &Request{
 		Action:    in.action,
+		Version:   in.version,
 		Params:    in.params,
 		Caller:    Caller{AccessKeyID: cred.AccessKeyID, AccountID: cred.AccountID, PrincipalID: cred.PrincipalID},
 		RequestID: ex.requestID,
 		SourceIP:  sourceIP(r.RemoteAddr),
 		Secure:    r.TLS != nil,
 	}
+	ex.req = req
 	return callAction(ctx, fn, req)
+}
+
+// versions names the served API versions.
+func (h *handler) versions() string {
+	v := []string{h.cfg.Version}
+	for k := range h.cfg.MoreVersions {
+		v = append(v, k)
+	}
+	sort.Strings(v[1:])
+	return strings.Join(v, ", ")
+}
+
+// audit reports the finished call to the audit hook.
+func (h *handler) audit(ctx context.Context, ex *exchange, status int, we *wireError) {
+	if h.cfg.Audit == nil || ex.accessKeyID == "" {
+		return
+	}
+	e := AuditEvent{Time: ex.start, RequestID: ex.requestID, Action: ex.action, Version: ex.version, AccessKeyID: ex.accessKeyID,
+		AccountID: ex.accountID, PrincipalID: ex.principalID, SourceIP: ex.sourceIP, Code: "OK", Status: status}
+	if ex.req != nil {
+		e.Resource = ex.req.Resource
+	}
+	if we != nil {
+		e.Code = we.code
+	}
+	h.cfg.Audit(context.WithoutCancel(ctx), e)
 }
 
 // callAction runs fn, turning a panic into an internal error.

@@ -33,22 +33,19 @@ type errorBody struct {
 
 // writeResult answers 200 with the handler's result, RequestId first. It
 // writes nothing and returns an error if the result cannot be encoded.
-func (h *handler) writeResult(w http.ResponseWriter, ex *exchange, result any) error {
-	body, err := successJSON(ex.requestID, result)
+func (h *handler) renderResult(ex *exchange, result any) (body []byte, ctype string, err error) {
+	body, err = successJSON(ex.requestID, result)
 	if err != nil {
-		return internalErr(fmt.Errorf("openapi: encoding result of %s: %w", ex.action, err))
+		return nil, "", internalErr(fmt.Errorf("openapi: encoding result of %s: %w", ex.action, err))
 	}
-	ctype := contentTypeJSON
+	ctype = contentTypeJSON
 	if ex.xml {
 		if body, err = jsonToXML(ex.action+"Response", body); err != nil {
-			return internalErr(fmt.Errorf("openapi: converting result of %s to XML: %w", ex.action, err))
+			return nil, "", internalErr(fmt.Errorf("openapi: converting result of %s to XML: %w", ex.action, err))
 		}
 		ctype = contentTypeXML
 	}
-	w.Header().Set("Content-Type", ctype)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
-	return nil
+	return body, ctype, nil
 }
 
 // successJSON marshals result, which must encode as a JSON object without a

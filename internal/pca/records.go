@@ -12,10 +12,16 @@ type Account struct {
 
 // Principal is an identity inside an account: the owner or a RAM user.
 type Principal struct {
-	ID        int64
-	AccountID int64
-	Name      string
-	Owner     bool
+	ID          int64
+	AccountID   int64
+	Name        string
+	Owner       bool
+	DisplayName string
+	Email       string
+	MobilePhone string
+	Comments    string
+	Created     time.Time
+	Updated     time.Time
 }
 
 // AccessKey is a credential of a principal. Secret is the clear secret; it

@@ -149,6 +149,109 @@ type Store interface {
 	CAStore
 	LifecycleStore
 	PKIStore
+	IAMStore
+	AuditStore
+}
+
+// UserUpdate changes a RAM user; nil fields are left as they are.
+type UserUpdate struct {
+	NewName     *string
+	DisplayName *string
+	Email       *string
+	MobilePhone *string
+	Comments    *string
+	At          time.Time
+}
+
+// Policy is a custom RAM policy of an account.
+type Policy struct {
+	AccountID   int64
+	Name        string
+	Description string
+	Document    string
+	Created     time.Time
+	Updated     time.Time
+	Attachments int // how many principals it is attached to (filled by reads)
+}
+
+// Attachment names one policy attached to a principal.
+type Attachment struct {
+	PolicyType string // "Custom" or "System"
+	PolicyName string
+	Attached   time.Time
+}
+
+// IAMStore holds identities, AccessKeys and policies. Names are unique per
+// account; the owner principal is never returned by the user methods.
+type IAMStore interface {
+	// ListAccounts returns every account, oldest first.
+	ListAccounts(ctx context.Context) ([]pca.Account, error)
+	// CreateUser stores a RAM user (ID filled); ErrConflict if the name is taken.
+	CreateUser(ctx context.Context, p *pca.Principal) error
+	// GetUser returns a RAM user by name, or ErrNotFound.
+	GetUser(ctx context.Context, accountID int64, name string) (pca.Principal, error)
+	// GetPrincipal returns any principal (owner or user) by id, or ErrNotFound.
+	GetPrincipal(ctx context.Context, accountID, id int64) (pca.Principal, error)
+	// UpdateUser changes a RAM user and returns it; ErrConflict for a taken new name.
+	UpdateUser(ctx context.Context, accountID int64, name string, u UserUpdate) (pca.Principal, error)
+	// DeleteUser removes a RAM user; ErrState while it has AccessKeys or policies.
+	DeleteUser(ctx context.Context, accountID int64, name string) error
+	// ListUsers returns RAM users ordered by name after the given name.
+	ListUsers(ctx context.Context, accountID int64, afterName string, limit int) ([]pca.Principal, error)
+
+	// AddAccessKey stores another key for a principal; ErrQuota when the
+	// principal already has max keys, ErrConflict for a taken id.
+	AddAccessKey(ctx context.Context, k AccessKeyRecord, max int) error
+	// ListAccessKeys returns a principal's keys (every principal's when
+	// principalID is 0), oldest first.
+	ListAccessKeys(ctx context.Context, accountID, principalID int64) ([]AccessKeyRecord, error)
+	// SetAccessKeyActive activates or deactivates a principal's key.
+	SetAccessKeyActive(ctx context.Context, accountID, principalID int64, id string, active bool) error
+	// DeleteAccessKey removes a principal's key.
+	DeleteAccessKey(ctx context.Context, accountID, principalID int64, id string) error
+
+	// CreatePolicy stores a custom policy; ErrConflict if the name is taken.
+	CreatePolicy(ctx context.Context, p Policy) error
+	// GetPolicy returns a custom policy, or ErrNotFound.
+	GetPolicy(ctx context.Context, accountID int64, name string) (Policy, error)
+	// ListPolicies returns custom policies ordered by name after the given name.
+	ListPolicies(ctx context.Context, accountID int64, afterName string, limit int) ([]Policy, error)
+	// DeletePolicy removes a custom policy; ErrState while it is attached.
+	DeletePolicy(ctx context.Context, accountID int64, name string) error
+	// AttachPolicy attaches a policy to a principal; ErrConflict if it is already.
+	// The caller checks that a custom policy exists.
+	AttachPolicy(ctx context.Context, accountID, principalID int64, a Attachment) error
+	// DetachPolicy removes an attachment, or ErrNotFound.
+	DetachPolicy(ctx context.Context, accountID, principalID int64, policyType, policyName string) error
+	// Attachments returns a principal's attachments, by type then name.
+	Attachments(ctx context.Context, accountID, principalID int64) ([]Attachment, error)
+}
+
+// AuditRecord is one API call in the audit log. Hash chains it to the
+// record before it: Hash = chain(PrevHash, record).
+type AuditRecord struct {
+	ID          int64
+	At          time.Time
+	AccountID   int64
+	PrincipalID int64
+	AccessKeyID string
+	Action      string
+	Resource    string
+	Code        string // "OK" or the error code
+	RequestID   string
+	SourceIP    string
+	PrevHash    []byte
+	Hash        []byte
+}
+
+// AuditStore appends to and reads the hash-chained audit log.
+type AuditStore interface {
+	// AppendAudit appends rec atomically after the current last record:
+	// it sets rec.PrevHash to the last record's Hash (empty for the first)
+	// and rec.Hash = chain(rec), and returns the stored record.
+	AppendAudit(ctx context.Context, rec AuditRecord, chain func(AuditRecord) []byte) (AuditRecord, error)
+	// AuditRecords returns records with id > afterID in id order.
+	AuditRecords(ctx context.Context, afterID int64, limit int) ([]AuditRecord, error)
 }
 
 // CAQuery selects CAs of one account, newest first. Zero fields do not filter.
