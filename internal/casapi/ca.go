@@ -73,6 +73,12 @@ func (a *API) createSubCA(ctx context.Context, r *openapi.Request) (any, error) 
 	if err != nil {
 		return nil, err
 	}
+	return a.subCACreated(ctx, r, ca)
+}
+
+// subCACreated is the answer of the sub-CA create calls for the new CA:
+// its certificate and its chain up to the root, the CA first.
+func (a *API) subCACreated(ctx context.Context, r *openapi.Request, ca pca.CA) (any, error) {
 	chain, err := a.svc.Chain(ctx, actor(r), ca)
 	if err != nil {
 		return nil, err
@@ -82,25 +88,7 @@ func (a *API) createSubCA(ctx context.Context, r *openapi.Request) (any, error) 
 
 // caRecord is DescribeCACertificate's Certificate object.
 type caRecord struct {
-	Identifier         string    `json:"Identifier"`
-	ParentIdentifier   string    `json:"ParentIdentifier,omitempty"`
-	CertificateType    string    `json:"CertificateType"`
-	Status             string    `json:"Status"`
-	CommonName         string    `json:"CommonName"`
-	Organization       string    `json:"Organization"`
-	OrganizationUnit   string    `json:"OrganizationUnit"`
-	Locality           string    `json:"Locality"`
-	State              string    `json:"State"`
-	CountryCode        string    `json:"CountryCode"`
-	SubjectDN          string    `json:"SubjectDN"`
-	Algorithm          string    `json:"Algorithm"`
-	KeySize            int       `json:"KeySize"`
-	FullAlgorithm      string    `json:"FullAlgorithm"`
-	SignAlgorithm      string    `json:"SignAlgorithm"`
-	SerialNumber       string    `json:"SerialNumber"`
-	Md5                string    `json:"Md5"`
-	Sha2               string    `json:"Sha2"`
-	X509Certificate    string    `json:"X509Certificate"`
+	caFields
 	CaCertChain        string    `json:"CaCertChain"`
 	BeforeDate         int64     `json:"BeforeDate"`
 	AfterDate          int64     `json:"AfterDate"`
@@ -112,7 +100,6 @@ type caRecord struct {
 	CrlDay             int       `json:"CrlDay"`
 	CrlStatus          string    `json:"CrlStatus"`
 	CrlUrl             string    `json:"CrlUrl"`
-	IssuerType         string    `json:"IssuerType"`
 	ResourceGroupId    string    `json:"ResourceGroupId"`
 	Alias              string    `json:"Alias"`
 	Tags               []tagPair `json:"Tags"`
@@ -138,17 +125,10 @@ func (a *API) describeCA(ctx context.Context, r *openapi.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	md5hex, sha2hex := fingerprints(ca.DER)
 	rec := caRecord{
-		Identifier: ca.Identifier, ParentIdentifier: ca.ParentIdentifier, CertificateType: string(ca.Type),
-		Status: string(ca.Status), CommonName: ca.Subject.CommonName, Organization: ca.Subject.Organization,
-		OrganizationUnit: ca.Subject.OrganizationUnit, Locality: ca.Subject.Locality, State: ca.Subject.State,
-		CountryCode: ca.Subject.Country, SubjectDN: ca.SubjectDN, Algorithm: string(ca.Algorithm.Family()),
-		KeySize: ca.Algorithm.Bits(), FullAlgorithm: string(ca.Algorithm), SignAlgorithm: signAlgorithm(ca.DER),
-		SerialNumber: ca.SerialNumber, Md5: md5hex, Sha2: sha2hex, X509Certificate: certPEM(ca.DER),
-		CaCertChain: chainPEM(chain), BeforeDate: ca.NotBefore.UnixMilli(), AfterDate: ca.NotAfter.UnixMilli(),
-		Years: ca.Years, CertMaxTime: ca.CertMaxTime, CrlDay: ca.CRLDays, CrlStatus: crlStatus(ca),
-		IssuerType: issuerType(ca), ResourceGroupId: ca.ResourceGroupID, Alias: ca.AliasName, Tags: tagPairs(ca.Tags),
+		caFields: caFieldsOf(ca), CaCertChain: chainPEM(chain), BeforeDate: ca.NotBefore.UnixMilli(),
+		AfterDate: ca.NotAfter.UnixMilli(), Years: ca.Years, CertMaxTime: ca.CertMaxTime, CrlDay: ca.CRLDays,
+		CrlStatus: crlStatus(ca), ResourceGroupId: ca.ResourceGroupID, Alias: ca.AliasName, Tags: tagPairs(ca.Tags),
 	}
 	// A sub-CA's instance counts its end-entity certificates, a root's the
 	// sub-CAs it signed.

@@ -47,44 +47,16 @@ import (
 
 // caListRecord is one CARecord (spec B.0) of the CA lists.
 type caListRecord struct {
-	Identifier       string `json:"Identifier"`
-	ParentIdentifier string `json:"ParentIdentifier,omitempty"`
-	CertificateType  string `json:"CertificateType"`
-	Status           string `json:"Status"`
-	CommonName       string `json:"CommonName"`
-	Organization     string `json:"Organization"`
-	OrganizationUnit string `json:"OrganizationUnit"`
-	Locality         string `json:"Locality"`
-	State            string `json:"State"`
-	CountryCode      string `json:"CountryCode"`
-	SubjectDN        string `json:"SubjectDN"`
-	Algorithm        string `json:"Algorithm"`
-	KeySize          int    `json:"KeySize"`
-	FullAlgorithm    string `json:"FullAlgorithm"`
-	SignAlgorithm    string `json:"SignAlgorithm"`
-	SerialNumber     string `json:"SerialNumber"`
-	Md5              string `json:"Md5"`
-	Sha2             string `json:"Sha2"`
-	X509Certificate  string `json:"X509Certificate"`
-	BeforeDate       int64  `json:"BeforeDate"` // Unix ms
-	AfterDate        int64  `json:"AfterDate"`  // Unix ms
-	Years            int    `json:"Years"`
-	Sans             string `json:"Sans"` // deprecated; CAs carry no SANs
-	IssuerType       string `json:"IssuerType"`
+	caFields
+	BeforeDate int64  `json:"BeforeDate"` // Unix ms
+	AfterDate  int64  `json:"AfterDate"`  // Unix ms
+	Years      int    `json:"Years"`
+	Sans       string `json:"Sans"` // deprecated; CAs carry no SANs
 }
 
 func caListRecordOf(ca pca.CA) caListRecord {
-	md5hex, sha2hex := fingerprints(ca.DER)
-	return caListRecord{
-		Identifier: ca.Identifier, ParentIdentifier: ca.ParentIdentifier, CertificateType: string(ca.Type),
-		Status: string(ca.Status), CommonName: ca.Subject.CommonName, Organization: ca.Subject.Organization,
-		OrganizationUnit: ca.Subject.OrganizationUnit, Locality: ca.Subject.Locality, State: ca.Subject.State,
-		CountryCode: ca.Subject.Country, SubjectDN: ca.SubjectDN, Algorithm: string(ca.Algorithm.Family()),
-		KeySize: ca.Algorithm.Bits(), FullAlgorithm: string(ca.Algorithm), SignAlgorithm: signAlgorithm(ca.DER),
-		SerialNumber: ca.SerialNumber, Md5: md5hex, Sha2: sha2hex, X509Certificate: certPEM(ca.DER),
-		BeforeDate: ca.NotBefore.UnixMilli(), AfterDate: ca.NotAfter.UnixMilli(), Years: ca.Years,
-		IssuerType: issuerType(ca),
-	}
+	return caListRecord{caFields: caFieldsOf(ca), BeforeDate: ca.NotBefore.UnixMilli(), AfterDate: ca.NotAfter.UnixMilli(),
+		Years: ca.Years}
 }
 
 func issuerType(ca pca.CA) string {

@@ -2,7 +2,6 @@ package casapi
 
 import (
 	"context"
-	"time"
 
 	"github.com/pcad-dev/pcad/internal/openapi"
 	"github.com/pcad-dev/pcad/internal/pca"
@@ -26,32 +25,54 @@ func bindIssue(b *binder, t pca.CertType) service.IssueRequest {
 		Type:             t,
 		ParentIdentifier: b.str("ParentIdentifier", true, 64),
 		Algorithm:        b.algorithm("Algorithm", true),
-		Subject: pca.Subject{
-			CommonName:       b.str("CommonName", true, 0),
-			Organization:     b.str("Organization", false, 0),
-			OrganizationUnit: b.str("OrganizationUnit", false, 0),
-			Locality:         b.str("Locality", false, 0),
-			State:            b.str("State", false, 0),
-			Country:          b.str("Country", false, 0),
-		},
-		Validity: pki.Validity{
-			Years:      int(b.integer("Years", false, 1, pki.MaxYears, 0)),
-			Months:     int(b.integer("Months", false, 1, pki.MaxMonths, 0)),
-			Days:       int(b.integer("Days", false, 1, pki.MaxDays, 0)),
-			BeforeTime: b.integer("BeforeTime", false, 1, 253402300799, 0),
-			AfterTime:  b.integer("AfterTime", false, 1, 253402300799, 0),
-		},
-		CustomIdentifier: b.str("CustomIdentifier", false, 64),
-		ResourceGroupID:  b.str("ResourceGroupId", false, 64),
-		Tags:             b.tags("Tags"),
+		Subject:          leafSubject(b, true),
+		Validity:         leafValidity(b),
 	}
-	b.flag("EnableCrl")
+	req.CustomIdentifier, req.ResourceGroupID, req.Tags = leafLabels(b)
 	return req
+}
+
+// leafSubject reads the subject parameters of the end-entity create calls:
+// CommonName (required when cnRequired), Organization, OrganizationUnit,
+// Locality, State and Country, all but CommonName optional.
+func leafSubject(b *binder, cnRequired bool) pca.Subject {
+	return pca.Subject{
+		CommonName:       b.str("CommonName", cnRequired, 0),
+		Organization:     b.str("Organization", false, 0),
+		OrganizationUnit: b.str("OrganizationUnit", false, 0),
+		Locality:         b.str("Locality", false, 0),
+		State:            b.str("State", false, 0),
+		Country:          b.str("Country", false, 0),
+	}
+}
+
+// leafValidity reads the optional validity parameters of the end-entity
+// create calls: Years, Months, Days, BeforeTime and AfterTime (Unix
+// seconds). pki.LeafWindow decides what they mean together.
+func leafValidity(b *binder) pki.Validity {
+	return pki.Validity{
+		Years:      int(b.integer("Years", false, 1, pki.MaxYears, 0)),
+		Months:     int(b.integer("Months", false, 1, pki.MaxMonths, 0)),
+		Days:       int(b.integer("Days", false, 1, pki.MaxDays, 0)),
+		BeforeTime: b.integer("BeforeTime", false, 1, 253402300799, 0),
+		AfterTime:  b.integer("AfterTime", false, 1, 253402300799, 0),
+	}
+}
+
+// leafLabels reads the labels of the end-entity create calls
+// (CustomIdentifier, ResourceGroupId, Tags), then EnableCrl, which they
+// accept and ignore.
+func leafLabels(b *binder) (customID, group string, tags []pca.Tag) {
+	customID = b.str("CustomIdentifier", false, 64)
+	group = b.str("ResourceGroupId", false, 64)
+	tags = b.tags("Tags")
+	b.flag("EnableCrl")
+	return customID, group, tags
 }
 
 // respondIssued shapes the create response per Immediately (0 none, 1 the
 // certificate, 2 also the chain) and AsynchronousFlag (only the Identifier).
-func (a *API) respondIssued(ctx context.Context, r *openapi.Request, c pca.Certificate, immediately int64, async bool) (any, error) {
+func (a *API) respondIssued(ctx context.Context, r *openapi.Request, c pca.Certificate, immediately int64, async bool) (issued, error) {
 	out := issued{Identifier: c.Identifier}
 	if async {
 		return out, nil
@@ -61,17 +82,28 @@ func (a *API) respondIssued(ctx context.Context, r *openapi.Request, c pca.Certi
 		out.X509Certificate = certPEM(c.DER)
 	}
 	if immediately == 2 {
-		ca, err := a.svc.GetCA(ctx, actor(r), "ParentIdentifier", c.ParentIdentifier)
-		if err != nil {
-			return nil, err
+		var err error
+		if out.CertificateChain, err = a.issuerChain(ctx, r, c.ParentIdentifier); err != nil {
+			return issued{}, err
 		}
-		chain, err := a.svc.Chain(ctx, actor(r), ca)
-		if err != nil {
-			return nil, err
-		}
-		out.CertificateChain = chainPEM(chain)
 	}
 	return out, nil
+}
+
+// issueWith reads the response options (Immediately, AsynchronousFlag),
+// calls do once every parameter has been checked (b.err is then nil), and
+// shapes the common create response (respondIssued).
+func (a *API) issueWith(ctx context.Context, r *openapi.Request, b *binder, do func() (pca.Certificate, error)) (issued, error) {
+	immediately := b.integer("Immediately", false, 0, 2, 0)
+	async := b.flag("AsynchronousFlag")
+	if b.err != nil {
+		return issued{}, b.err
+	}
+	c, err := do()
+	if err != nil {
+		return issued{}, err
+	}
+	return a.respondIssued(ctx, r, c, immediately, async)
 }
 
 func (a *API) createServer(ctx context.Context, r *openapi.Request) (any, error) {
@@ -91,19 +123,13 @@ func (a *API) createClient(ctx context.Context, r *openapi.Request) (any, error)
 	return a.issue(ctx, r, b, req)
 }
 
-// issue reads the response options, issues req once every parameter has
-// been checked, and shapes the answer.
+// issue issues req with a key pcad generates (see issueWith).
 func (a *API) issue(ctx context.Context, r *openapi.Request, b *binder, req service.IssueRequest) (any, error) {
-	immediately := b.integer("Immediately", false, 0, 2, 0)
-	async := b.flag("AsynchronousFlag")
-	if b.err != nil {
-		return nil, b.err
-	}
-	c, err := a.svc.IssueCertificate(ctx, actor(r), req)
+	out, err := a.issueWith(ctx, r, b, func() (pca.Certificate, error) { return a.svc.IssueCertificate(ctx, actor(r), req) })
 	if err != nil {
 		return nil, err
 	}
-	return a.respondIssued(ctx, r, c, immediately, async)
+	return out, nil
 }
 
 func (a *API) revoke(ctx context.Context, r *openapi.Request) (any, error) {
@@ -120,26 +146,9 @@ func (a *API) revoke(ctx context.Context, r *openapi.Request) (any, error) {
 
 // certRecord is DescribeClientCertificate's Certificate object.
 type certRecord struct {
-	Identifier       string    `json:"Identifier"`
+	certFields
 	Id               int64     `json:"Id"`
-	ParentIdentifier string    `json:"ParentIdentifier"`
-	SerialNumber     string    `json:"SerialNumber"`
-	CertificateType  string    `json:"CertificateType"`
-	Status           string    `json:"Status"`
-	CommonName       string    `json:"CommonName"`
-	Organization     string    `json:"Organization"`
-	OrganizationUnit string    `json:"OrganizationUnit"`
-	Locality         string    `json:"Locality"`
-	State            string    `json:"State"`
-	CountryCode      string    `json:"CountryCode"`
-	SubjectDN        string    `json:"SubjectDN"`
-	Algorithm        string    `json:"Algorithm"`
-	KeySize          int       `json:"KeySize"`
 	FullAlgorithm    string    `json:"FullAlgorithm"`
-	SignAlgorithm    string    `json:"SignAlgorithm"`
-	Sans             string    `json:"Sans"`
-	Md5              string    `json:"Md5"`
-	Sha2             string    `json:"Sha2"`
 	X509Certificate  string    `json:"X509Certificate"`
 	CertChain        string    `json:"CertChain"`
 	BeforeDate       int64     `json:"BeforeDate"`
@@ -158,29 +167,18 @@ func (a *API) describeCert(ctx context.Context, r *openapi.Request) (any, error)
 	if b.err != nil {
 		return nil, b.err
 	}
-	act := actor(r)
-	c, err := a.svc.GetCertificate(ctx, act, id)
+	c, err := a.svc.GetCertificate(ctx, actor(r), id)
 	if err != nil {
 		return nil, err
 	}
-	ca, err := a.svc.GetCA(ctx, act, "ParentIdentifier", c.ParentIdentifier)
+	chain, err := a.issuerChain(ctx, r, c.ParentIdentifier)
 	if err != nil {
 		return nil, err
 	}
-	chain, err := a.svc.Chain(ctx, act, ca)
-	if err != nil {
-		return nil, err
-	}
-	md5hex, sha2hex := fingerprints(c.DER)
 	rec := certRecord{
-		Identifier: c.Identifier, Id: c.ID, ParentIdentifier: c.ParentIdentifier, SerialNumber: c.SerialNumber,
-		CertificateType: string(c.Type), Status: string(c.Status), CommonName: c.Subject.CommonName,
-		Organization: c.Subject.Organization, OrganizationUnit: c.Subject.OrganizationUnit,
-		Locality: c.Subject.Locality, State: c.Subject.State, CountryCode: c.Subject.Country, SubjectDN: c.SubjectDN,
-		Algorithm: string(c.Algorithm.Family()), KeySize: c.Algorithm.Bits(), FullAlgorithm: string(c.Algorithm),
-		SignAlgorithm: signAlgorithm(c.DER), Sans: sansJSON(c.SANs), Md5: md5hex, Sha2: sha2hex,
-		X509Certificate: certPEM(c.DER), CertChain: chainPEM(chain), BeforeDate: c.NotBefore.UnixMilli(),
-		AfterDate: c.NotAfter.UnixMilli(), Days: int(c.NotAfter.Sub(c.NotBefore) / (24 * time.Hour)),
+		certFields: certFieldsOf(c), Id: c.ID, FullAlgorithm: string(c.Algorithm),
+		X509Certificate: certPEM(c.DER), CertChain: chain, BeforeDate: c.NotBefore.UnixMilli(),
+		AfterDate: c.NotAfter.UnixMilli(), Days: lcDays(c),
 		CustomIdentifier: c.CustomIdentifier, AliasName: c.AliasName, ResourceGroupId: c.ResourceGroupID,
 		UploadFlag: boolFlag(c.Uploaded), Tags: tagPairs(c.Tags),
 	}

@@ -28,46 +28,16 @@ func bindCSRIssue(b *binder, t pca.CertType) service.CSRIssueRequest {
 		ParentIdentifier: b.str("ParentIdentifier", true, 64),
 		CSR:              b.str("Csr", true, 0),
 		Algorithm:        b.algorithm("Algorithm", false),
-		Subject: pca.Subject{
-			CommonName:       b.str("CommonName", false, 0),
-			Organization:     b.str("Organization", false, 0),
-			OrganizationUnit: b.str("OrganizationUnit", false, 0),
-			Locality:         b.str("Locality", false, 0),
-			State:            b.str("State", false, 0),
-			Country:          b.str("Country", false, 0),
-		},
-		Validity: pki.Validity{
-			Years:      int(b.integer("Years", false, 1, pki.MaxYears, 0)),
-			Months:     int(b.integer("Months", false, 1, pki.MaxMonths, 0)),
-			Days:       int(b.integer("Days", false, 1, pki.MaxDays, 0)),
-			BeforeTime: b.integer("BeforeTime", false, 1, 253402300799, 0),
-			AfterTime:  b.integer("AfterTime", false, 1, 253402300799, 0),
-		},
-		CustomIdentifier: b.str("CustomIdentifier", false, 64),
-		ResourceGroupID:  b.str("ResourceGroupId", false, 64),
-		Tags:             b.tags("Tags"),
+		Subject:          leafSubject(b, false),
+		Validity:         leafValidity(b),
 	}
-	b.flag("EnableCrl")
+	req.CustomIdentifier, req.ResourceGroupID, req.Tags = leafLabels(b)
 	return req
 }
 
-// issueCSR reads the response options, issues req once every parameter has
-// been checked, and shapes the common issue response.
+// issueCSR issues req for the key of the caller's request (see issueWith).
 func (a *API) issueCSR(ctx context.Context, r *openapi.Request, b *binder, req service.CSRIssueRequest) (issued, error) {
-	immediately := b.integer("Immediately", false, 0, 2, 0)
-	async := b.flag("AsynchronousFlag")
-	if b.err != nil {
-		return issued{}, b.err
-	}
-	c, err := a.svc.IssueFromCSR(ctx, actor(r), req)
-	if err != nil {
-		return issued{}, err
-	}
-	out, err := a.respondIssued(ctx, r, c, immediately, async)
-	if err != nil {
-		return issued{}, err
-	}
-	return out.(issued), nil
+	return a.issueWith(ctx, r, b, func() (pca.Certificate, error) { return a.svc.IssueFromCSR(ctx, actor(r), req) })
 }
 
 func (a *API) createServerWithCsr(ctx context.Context, r *openapi.Request) (any, error) {
@@ -396,9 +366,5 @@ func (a *API) createExternalCA(ctx context.Context, r *openapi.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	chain, err := a.svc.Chain(ctx, actor(r), ca)
-	if err != nil {
-		return nil, err
-	}
-	return caCreated{Identifier: ca.Identifier, Certificate: certPEM(ca.DER), CertificateChain: chainPEM(chain)}, nil
+	return a.subCACreated(ctx, r, ca)
 }

@@ -73,42 +73,14 @@ func (b *binder) lcOptStr(name string, maxLen int) *string {
 	return &v
 }
 
-// lcCertBase holds the CertRecord fields every lifecycle listing shares.
-// Dates are not here: their JSON type differs per operation.
-type lcCertBase struct {
-	Identifier       string `json:"Identifier"`
-	ParentIdentifier string `json:"ParentIdentifier"`
-	SerialNumber     string `json:"SerialNumber"`
-	CertificateType  string `json:"CertificateType"`
-	Status           string `json:"Status"`
-	CommonName       string `json:"CommonName"`
-	Organization     string `json:"Organization"`
-	OrganizationUnit string `json:"OrganizationUnit"`
-	Locality         string `json:"Locality"`
-	State            string `json:"State"`
-	CountryCode      string `json:"CountryCode"`
-	SubjectDN        string `json:"SubjectDN"`
-	Algorithm        string `json:"Algorithm"`
-	KeySize          int    `json:"KeySize"`
-	SignAlgorithm    string `json:"SignAlgorithm"`
-	Sans             string `json:"Sans"`
-	Md5              string `json:"Md5"`
-	Sha2             string `json:"Sha2"`
-}
-
-func newLCCertBase(c pca.Certificate) lcCertBase {
-	md5hex, sha2hex := "", ""
-	if len(c.DER) > 0 {
-		md5hex, sha2hex = fingerprints(c.DER)
+// lcCertFields is certFieldsOf for the lifecycle listings, whose Md5 and
+// Sha2 are empty when the certificate's body is missing.
+func lcCertFields(c pca.Certificate) certFields {
+	f := certFieldsOf(c)
+	if len(c.DER) == 0 {
+		f.fingerprintFields = fingerprintFields{}
 	}
-	return lcCertBase{
-		Identifier: c.Identifier, ParentIdentifier: c.ParentIdentifier, SerialNumber: c.SerialNumber,
-		CertificateType: string(c.Type), Status: string(c.Status), CommonName: c.Subject.CommonName,
-		Organization: c.Subject.Organization, OrganizationUnit: c.Subject.OrganizationUnit,
-		Locality: c.Subject.Locality, State: c.Subject.State, CountryCode: c.Subject.Country, SubjectDN: c.SubjectDN,
-		Algorithm: string(c.Algorithm.Family()), KeySize: c.Algorithm.Bits(), SignAlgorithm: signAlgorithm(c.DER),
-		Sans: sansJSON(c.SANs), Md5: md5hex, Sha2: sha2hex,
-	}
+	return f
 }
 
 // lcPEM is the certificate's PEM, or "" when its body is missing.
@@ -205,7 +177,7 @@ func (a *API) describeStatusBySerial(ctx context.Context, r *openapi.Request) (a
 // CustomIdentifier, Days, FullAlgorithm and ResourceGroupId; dates as
 // lcSerialLookupDate strings.
 type serialCertItem struct {
-	lcCertBase
+	certFields
 	X509Certificate string `json:"X509Certificate"`
 	BeforeDate      string `json:"BeforeDate"`
 	AfterDate       string `json:"AfterDate"`
@@ -224,7 +196,7 @@ func (a *API) describeBySerial(ctx context.Context, r *openapi.Request) (any, er
 	}
 	items := make([]serialCertItem, 0, len(certs))
 	for _, c := range certs {
-		items = append(items, serialCertItem{lcCertBase: newLCCertBase(c), X509Certificate: lcPEM(c),
+		items = append(items, serialCertItem{certFields: lcCertFields(c), X509Certificate: lcPEM(c),
 			BeforeDate: lcSerialLookupDate(c.NotBefore), AfterDate: lcSerialLookupDate(c.NotAfter), Years: lcYears(c)})
 	}
 	return struct {
@@ -237,7 +209,7 @@ func (a *API) describeBySerial(ctx context.Context, r *openapi.Request) (any, er
 // clientListItem is one CertificateList entry of ListClientCertificate:
 // CertRecord minus FullAlgorithm and Years; dates in milliseconds.
 type clientListItem struct {
-	lcCertBase
+	certFields
 	Id               int64  `json:"Id"`
 	X509Certificate  string `json:"X509Certificate"`
 	BeforeDate       int64  `json:"BeforeDate"`
@@ -285,7 +257,7 @@ func (a *API) listClient(ctx context.Context, r *openapi.Request) (any, error) {
 	}
 	items := make([]clientListItem, 0, len(res.Items))
 	for _, c := range res.Items {
-		items = append(items, clientListItem{lcCertBase: newLCCertBase(c), Id: c.ID, X509Certificate: lcPEM(c),
+		items = append(items, clientListItem{certFields: lcCertFields(c), Id: c.ID, X509Certificate: lcPEM(c),
 			BeforeDate: c.NotBefore.UnixMilli(), AfterDate: c.NotAfter.UnixMilli(), Days: lcDays(c),
 			CustomIdentifier: c.CustomIdentifier, AliasName: c.AliasName, ResourceGroupId: c.ResourceGroupID})
 	}
@@ -299,7 +271,7 @@ func (a *API) listClient(ctx context.Context, r *openapi.Request) (any, error) {
 // CertRecord minus Id, AliasName, Days, FullAlgorithm, ResourceGroupId,
 // X509Certificate and Years, plus RevokeDate; dates as lcRevokeListDate.
 type revokedItem struct {
-	lcCertBase
+	certFields
 	BeforeDate       string `json:"BeforeDate"`
 	AfterDate        string `json:"AfterDate"`
 	RevokeDate       string `json:"RevokeDate"`
@@ -326,7 +298,7 @@ func (a *API) listRevoked(ctx context.Context, r *openapi.Request) (any, error) 
 	}
 	items := make([]revokedItem, 0, len(res.Items))
 	for _, c := range res.Items {
-		items = append(items, revokedItem{lcCertBase: newLCCertBase(c), BeforeDate: lcRevokeListDate(c.NotBefore),
+		items = append(items, revokedItem{certFields: lcCertFields(c), BeforeDate: lcRevokeListDate(c.NotBefore),
 			AfterDate: lcRevokeListDate(c.NotAfter), RevokeDate: lcRevokeListDate(c.RevokedAt), CustomIdentifier: c.CustomIdentifier})
 	}
 	return revokedListResponse{TotalCount: res.Total, PageCount: lcPageCount(res.Total, p.ShowSize), CurrentPage: int64(p.CurrentPage),

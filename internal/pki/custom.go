@@ -174,41 +174,13 @@ func NewCustomLeaf(r io.Reader, req CustomRequest, issuer *x509.Certificate, iss
 	if len(name.ExtraNames) == 0 {
 		critical[oidExtSubjectAltName.String()] = true
 	}
-	if err := CheckSerial(ParamSerialNumber, req.Serial); err != nil {
-		return nil, err
-	}
-	nb, na, err := childWindow(req.NotBefore, req.NotAfter, issuer)
+	tmpl, err := childTemplate(ParamSerialNumber, req.Serial, req.NotBefore, req.NotAfter, req.PublicKey, issuer, issuerKey)
 	if err != nil {
 		return nil, err
 	}
-	ski, err := subjectKeyID(req.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	sigAlg, err := signatureAlgorithmFor(issuerKey.Public())
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          new(big.Int).Set(req.Serial),
-		Subject:               name,
-		NotBefore:             nb,
-		NotAfter:              na,
-		KeyUsage:              ku,
-		ExtKeyUsage:           ekus,
-		BasicConstraintsValid: true,
-		IsCA:                  false,
-		SubjectKeyId:          ski,
-		AuthorityKeyId:        issuer.SubjectKeyId,
-		DNSNames:              slices.Clone(req.DNSNames),
-		IPAddresses:           slices.Clone(req.IPAddresses),
-		EmailAddresses:        slices.Clone(req.EmailAddresses),
-		URIs:                  slices.Clone(req.URIs),
-		CRLDistributionPoints: slices.Clone(req.CRLDistributionPoints),
-		OCSPServer:            slices.Clone(req.OCSPServers),
-		IssuingCertificateURL: slices.Clone(req.IssuingCertificateURLs),
-		SignatureAlgorithm:    sigAlg,
-	}
+	tmpl.Subject, tmpl.KeyUsage, tmpl.ExtKeyUsage = name, ku, ekus
+	setNames(tmpl, req.DNSNames, req.IPAddresses, req.EmailAddresses, req.URIs)
+	setIssuerURLs(tmpl, req.CRLDistributionPoints, req.OCSPServers, req.IssuingCertificateURLs)
 	// crypto/x509 writes EKU never critical and SAN critical only for an
 	// empty subject; a wanted criticality is written by hand instead.
 	if critical[oidExtExtKeyUsage.String()] {

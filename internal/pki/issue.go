@@ -200,39 +200,16 @@ func NewSubCA(r io.Reader, req SubCARequest, issuer *x509.Certificate, issuerKey
 			return nil, pca.Invalid("ExtendedKeyUsages", "The specified parameter ExtendedKeyUsages is not valid: the parent CA is restricted to %s.", strings.Join(ExtKeyUsageNames(issuer.ExtKeyUsage), ", "))
 		}
 	}
-	if err := CheckSerial("SerialNumber", req.Serial); err != nil {
-		return nil, err
-	}
-	nb, na, err := childWindow(req.NotBefore, req.NotAfter, issuer)
+	tmpl, err := childTemplate("SerialNumber", req.Serial, req.NotBefore, req.NotAfter, req.PublicKey, issuer, issuerKey)
 	if err != nil {
 		return nil, err
 	}
-	ski, err := subjectKeyID(req.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	sigAlg, err := signatureAlgorithmFor(issuerKey.Public())
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          new(big.Int).Set(req.Serial),
-		Subject:               Name(subject),
-		NotBefore:             nb,
-		NotAfter:              na,
-		KeyUsage:              caKeyUsage,
-		ExtKeyUsage:           slices.Clone(req.ExtKeyUsages),
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLen:            req.PathLen,
-		MaxPathLenZero:        req.PathLen == 0,
-		SubjectKeyId:          ski,
-		AuthorityKeyId:        issuer.SubjectKeyId,
-		CRLDistributionPoints: slices.Clone(req.CRLDistributionPoints),
-		OCSPServer:            slices.Clone(req.OCSPServers),
-		IssuingCertificateURL: slices.Clone(req.IssuingCertificateURLs),
-		SignatureAlgorithm:    sigAlg,
-	}
+	tmpl.Subject = Name(subject)
+	tmpl.KeyUsage = caKeyUsage
+	tmpl.ExtKeyUsage = slices.Clone(req.ExtKeyUsages)
+	tmpl.IsCA = true
+	tmpl.MaxPathLen, tmpl.MaxPathLenZero = req.PathLen, req.PathLen == 0
+	setIssuerURLs(tmpl, req.CRLDistributionPoints, req.OCSPServers, req.IssuingCertificateURLs)
 	return sign(r, tmpl, req.PublicKey, issuer, issuerKey)
 }
 
@@ -280,45 +257,18 @@ func NewLeaf(r io.Reader, req LeafRequest, issuer *x509.Certificate, issuerKey c
 	if err := checkLeafNames(req); err != nil {
 		return nil, err
 	}
-	if err := CheckSerial("SerialNumber", req.Serial); err != nil {
-		return nil, err
-	}
-	nb, na, err := childWindow(req.NotBefore, req.NotAfter, issuer)
+	tmpl, err := childTemplate("SerialNumber", req.Serial, req.NotBefore, req.NotAfter, req.PublicKey, issuer, issuerKey)
 	if err != nil {
 		return nil, err
 	}
-	ski, err := subjectKeyID(req.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	sigAlg, err := signatureAlgorithmFor(issuerKey.Public())
-	if err != nil {
-		return nil, err
-	}
-	ku := x509.KeyUsageDigitalSignature
+	tmpl.Subject = Name(subject)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	if req.Profile == ProfileServer && keyFamily(req.PublicKey) == pca.FamilyRSA {
-		ku |= x509.KeyUsageKeyEncipherment
+		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          new(big.Int).Set(req.Serial),
-		Subject:               Name(subject),
-		NotBefore:             nb,
-		NotAfter:              na,
-		KeyUsage:              ku,
-		ExtKeyUsage:           []x509.ExtKeyUsage{eku},
-		BasicConstraintsValid: true,
-		IsCA:                  false,
-		SubjectKeyId:          ski,
-		AuthorityKeyId:        issuer.SubjectKeyId,
-		DNSNames:              slices.Clone(req.DNSNames),
-		IPAddresses:           slices.Clone(req.IPAddresses),
-		EmailAddresses:        slices.Clone(req.EmailAddresses),
-		URIs:                  slices.Clone(req.URIs),
-		CRLDistributionPoints: slices.Clone(req.CRLDistributionPoints),
-		OCSPServer:            slices.Clone(req.OCSPServers),
-		IssuingCertificateURL: slices.Clone(req.IssuingCertificateURLs),
-		SignatureAlgorithm:    sigAlg,
-	}
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{eku}
+	setNames(tmpl, req.DNSNames, req.IPAddresses, req.EmailAddresses, req.URIs)
+	setIssuerURLs(tmpl, req.CRLDistributionPoints, req.OCSPServers, req.IssuingCertificateURLs)
 	return sign(r, tmpl, req.PublicKey, issuer, issuerKey)
 }
 
@@ -419,4 +369,56 @@ func childWindow(notBefore, notAfter time.Time, issuer *x509.Certificate) (time.
 			utc(nb), utc(na), utc(issuer.NotBefore), utc(issuer.NotAfter))
 	}
 	return nb, na, nil
+}
+
+// childTemplate checks the serial (CheckSerial, reporting under
+// serialParam) and the window (childWindow: UTC whole seconds, within the
+// issuer's validity) of a certificate that issuer signs for pub, and returns
+// a template holding what every such certificate has: that serial (a copy)
+// and window, BasicConstraints (CA=false until the caller says otherwise), a
+// SubjectKeyId of pub, an AuthorityKeyId equal to the issuer's SubjectKeyId
+// and the signature algorithm of issuerKey. The caller adds the subject, the
+// usages, the names and the URLs. The checks run in that order, so a bad
+// serial is reported before a bad window.
+func childTemplate(serialParam string, serial *big.Int, notBefore, notAfter time.Time, pub crypto.PublicKey, issuer *x509.Certificate, issuerKey crypto.Signer) (*x509.Certificate, error) {
+	if err := CheckSerial(serialParam, serial); err != nil {
+		return nil, err
+	}
+	nb, na, err := childWindow(notBefore, notAfter, issuer)
+	if err != nil {
+		return nil, err
+	}
+	ski, err := subjectKeyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	sigAlg, err := signatureAlgorithmFor(issuerKey.Public())
+	if err != nil {
+		return nil, err
+	}
+	return &x509.Certificate{
+		SerialNumber:          new(big.Int).Set(serial),
+		NotBefore:             nb,
+		NotAfter:              na,
+		BasicConstraintsValid: true,
+		SubjectKeyId:          ski,
+		AuthorityKeyId:        issuer.SubjectKeyId,
+		SignatureAlgorithm:    sigAlg,
+	}, nil
+}
+
+// setNames writes copies of the subject alternative names into tmpl.
+func setNames(tmpl *x509.Certificate, dns []string, ips []net.IP, emails []string, uris []*url.URL) {
+	tmpl.DNSNames = slices.Clone(dns)
+	tmpl.IPAddresses = slices.Clone(ips)
+	tmpl.EmailAddresses = slices.Clone(emails)
+	tmpl.URIs = slices.Clone(uris)
+}
+
+// setIssuerURLs writes copies of the CRL distribution points, the OCSP
+// responders and the CA issuers URLs into tmpl; nil writes no extension.
+func setIssuerURLs(tmpl *x509.Certificate, crl, ocspServers, issuers []string) {
+	tmpl.CRLDistributionPoints = slices.Clone(crl)
+	tmpl.OCSPServer = slices.Clone(ocspServers)
+	tmpl.IssuingCertificateURL = slices.Clone(issuers)
 }

@@ -392,37 +392,17 @@ func NewOCSPResponder(r io.Reader, subject pca.Subject, notBefore, notAfter time
 	if !issuerAllows(issuer, x509.ExtKeyUsageOCSPSigning) {
 		return nil, errors.New("pki: ocsp responder: the issuer's extended key usages do not include OCSPSigning")
 	}
-	if err := CheckSerial("SerialNumber", serial); err != nil {
-		return nil, err
-	}
-	nb, na, err := childWindow(notBefore, notAfter, issuer)
+	tmpl, err := childTemplate("SerialNumber", serial, notBefore, notAfter, pub, issuer, issuerKey)
 	if err != nil {
 		return nil, err
 	}
-	if na.Sub(nb) > MaxOCSPResponderDays*24*time.Hour {
-		return nil, fmt.Errorf("pki: ocsp responder: validity of %s is longer than %d days", na.Sub(nb), MaxOCSPResponderDays)
+	if d := tmpl.NotAfter.Sub(tmpl.NotBefore); d > MaxOCSPResponderDays*24*time.Hour {
+		return nil, fmt.Errorf("pki: ocsp responder: validity of %s is longer than %d days", d, MaxOCSPResponderDays)
 	}
-	ski, err := subjectKeyID(pub)
-	if err != nil {
-		return nil, err
-	}
-	sigAlg, err := signatureAlgorithmFor(issuerKey.Public())
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          new(big.Int).Set(serial),
-		Subject:               Name(subject),
-		NotBefore:             nb,
-		NotAfter:              na,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning},
-		BasicConstraintsValid: true,
-		SubjectKeyId:          ski,
-		AuthorityKeyId:        issuer.SubjectKeyId,
-		ExtraExtensions:       []pkix.Extension{{Id: oidOCSPNoCheck, Value: asn1.NullBytes}},
-		SignatureAlgorithm:    sigAlg,
-	}
+	tmpl.Subject = Name(subject)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}
+	tmpl.ExtraExtensions = []pkix.Extension{{Id: oidOCSPNoCheck, Value: asn1.NullBytes}}
 	is, err := sign(r, tmpl, pub, issuer, issuerKey)
 	if err != nil {
 		return nil, err

@@ -19,19 +19,14 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
-	"net"
-	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/pcad-dev/pcad/internal/pca"
 	"github.com/pcad-dev/pcad/internal/pki"
-	"github.com/pcad-dev/pcad/internal/store"
 )
 
 // CSRIssueRequest asks for a server or client certificate for the public key
@@ -72,78 +67,48 @@ type CSRIssueRequest struct {
 // when given, else "Csr"), subject fields, names and validity as for
 // IssueCertificate, where a bad value taken from the request names "Csr".
 func (s *Service) IssueFromCSR(ctx context.Context, a Actor, req CSRIssueRequest) (pca.Certificate, error) {
-	if len(req.CustomIdentifier) > 64 {
-		return pca.Certificate{}, pca.Invalid("CustomIdentifier", "The specified parameter CustomIdentifier is too long: at most 64 characters.")
+	if err := maxLength("CustomIdentifier", req.CustomIdentifier, 64); err != nil {
+		return pca.Certificate{}, err
 	}
-	ca, err := s.issuingCA(ctx, a, req.ParentIdentifier)
+	ca, csr, alg, err := s.csrIssuer(ctx, a, req.ParentIdentifier, req.CSR, req.Algorithm)
 	if err != nil {
 		return pca.Certificate{}, err
 	}
-	csr, err := pki.ParseCSR("Csr", req.CSR)
-	if err != nil {
+	spec := leafSpec{}
+	var fromCSR map[string]bool
+	if spec.subject, fromCSR, err = mergeCSRSubject(csr, req.Subject); err != nil {
 		return pca.Certificate{}, err
 	}
-	alg, err := csrAlgorithm(csr, req.Algorithm, ca)
-	if err != nil {
+	if spec.profile, err = leafProfile(req.Type); err != nil {
 		return pca.Certificate{}, err
 	}
-	subj, fromCSR, err := mergeCSRSubject(csr, req.Subject)
-	if err != nil {
-		return pca.Certificate{}, err
-	}
-	var (
-		profile pki.Profile
-		dns     []string
-		ips     []net.IP
-		emails  []string
-		uris    []*url.URL
-	)
-	switch req.Type {
-	case pca.TypeServer:
-		profile = pki.ProfileServer
-		if dns, ips, err = pki.ServerNames(subj.CommonName, req.Domain); err != nil {
+	if req.Type == pca.TypeServer {
+		if spec.dns, spec.ips, err = pki.ServerNames(spec.subject.CommonName, req.Domain); err != nil {
 			return pca.Certificate{}, csrFieldError(err, fromCSR)
 		}
-	case pca.TypeClient:
-		profile = pki.ProfileClient
-		if dns, ips, emails, uris, err = pki.CSRClientSANs(req.SanType, req.SanValue); err != nil {
-			return pca.Certificate{}, err
-		}
-	default:
-		return pca.Certificate{}, pca.Internal(fmt.Errorf("service: unknown certificate type %q", req.Type))
+	} else if spec.dns, spec.ips, spec.emails, spec.uris, err = pki.CSRClientSANs(req.SanType, req.SanValue); err != nil {
+		return pca.Certificate{}, err
 	}
 	now := s.clock()
 	nb, na, err := pki.LeafWindow(now, req.Validity, ca.NotBefore, ca.NotAfter, ca.CertMaxTime)
 	if err != nil {
 		return pca.Certificate{}, err
 	}
-	inst, err := s.issuingInstance(ctx, a, ca)
+	iss, err := s.prepareIssuer(ctx, a, ca)
 	if err != nil {
 		return pca.Certificate{}, err
 	}
-	issuerCert, issuerKey, err := s.caSigner(ctx, a, ca)
+	id, serial, err := s.reserve(ctx, ca, nil, now)
 	if err != nil {
 		return pca.Certificate{}, err
 	}
-	id, err := s.newID()
+	issued, err := s.signLeaf(iss, spec, nb, na, serial, csr.PublicKey)
 	if err != nil {
 		return pca.Certificate{}, err
 	}
-	serial, err := s.reserveSerial(ctx, ca.ID, now)
-	if err != nil {
-		return pca.Certificate{}, err
-	}
-	crl, ocspURLs, issuers := s.issuerURLs(ca)
-	issued, err := pki.NewLeaf(s.rand, pki.LeafRequest{Profile: profile, Subject: subj, NotBefore: nb, NotAfter: na,
-		Serial: serial, DNSNames: dns, IPAddresses: ips, EmailAddresses: emails, URIs: uris, PublicKey: csr.PublicKey,
-		CRLDistributionPoints: crl, OCSPServers: ocspURLs, IssuingCertificateURLs: issuers},
-		issuerCert, issuerKey)
-	if err != nil {
-		return pca.Certificate{}, internal(err)
-	}
-	c := s.callerKeyCertificate(a, id, ca, inst, req.Type, alg, issued, now)
+	c := s.newCertificate(a, id, iss, req.Type, alg, issued, now)
 	c.CustomIdentifier, c.ResourceGroupID, c.Tags = req.CustomIdentifier, req.ResourceGroupID, req.Tags
-	return s.insertCallerKeyCertificate(ctx, c, inst, "CustomIdentifier")
+	return s.storeCertificate(ctx, c, nil, iss.inst, "CustomIdentifier")
 }
 
 // Passthrough is the ApiPassthrough of CreateCustomCertificate, as given.
@@ -193,18 +158,10 @@ type CustomCertRequest struct {
 // names "Csr"), and a serial that the issuing CA already used
 // (KindExists, Param ApiPassthrough.SerialNumber).
 func (s *Service) IssueCustom(ctx context.Context, a Actor, req CustomCertRequest) (pca.Certificate, error) {
-	if len(req.CustomIdentifier) > 64 {
-		return pca.Certificate{}, pca.Invalid("customIdentifier", "The specified parameter customIdentifier is too long: at most 64 characters.")
-	}
-	ca, err := s.issuingCA(ctx, a, req.ParentIdentifier)
-	if err != nil {
+	if err := maxLength("customIdentifier", req.CustomIdentifier, 64); err != nil {
 		return pca.Certificate{}, err
 	}
-	csr, err := pki.ParseCSR("Csr", req.CSR)
-	if err != nil {
-		return pca.Certificate{}, err
-	}
-	alg, err := csrAlgorithm(csr, "", ca)
+	ca, csr, alg, err := s.csrIssuer(ctx, a, req.ParentIdentifier, req.CSR, "")
 	if err != nil {
 		return pca.Certificate{}, err
 	}
@@ -252,90 +209,41 @@ func (s *Service) IssueCustom(ctx context.Context, a Actor, req CustomCertReques
 	if err := probeCustom(s.rand, creq, ca, subjectFromCSR); err != nil {
 		return pca.Certificate{}, err
 	}
-	inst, err := s.issuingInstance(ctx, a, ca)
+	iss, err := s.prepareIssuer(ctx, a, ca)
 	if err != nil {
 		return pca.Certificate{}, err
 	}
-	issuerCert, issuerKey, err := s.caSigner(ctx, a, ca)
-	if err != nil {
+	var id string
+	if id, creq.Serial, err = s.reserve(ctx, ca, custom, now); err != nil {
 		return pca.Certificate{}, err
 	}
-	id, err := s.newID()
-	if err != nil {
-		return pca.Certificate{}, err
-	}
-	if custom != nil {
-		err = s.store.ReserveSerial(ctx, ca.ID, custom.Text(16), now)
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			return pca.Certificate{}, &pca.Error{Kind: pca.KindExists, Param: pki.ParamSerialNumber, Detail: "SerialNumber",
-				Msg: fmt.Sprintf("The serial number %s given in %s is already used by a certificate of the issuing CA %q.", custom, pki.ParamSerialNumber, ca.Identifier)}
-		case err != nil:
-			return pca.Certificate{}, internal(err)
-		}
-		creq.Serial = custom
-	} else if creq.Serial, err = s.reserveSerial(ctx, ca.ID, now); err != nil {
-		return pca.Certificate{}, err
-	}
-	issued, err := pki.NewCustomLeaf(s.rand, creq, issuerCert, issuerKey)
+	issued, err := pki.NewCustomLeaf(s.rand, creq, iss.cert, iss.key)
 	if err != nil {
 		return pca.Certificate{}, internal(err)
 	}
-	c := s.callerKeyCertificate(a, id, ca, inst, pca.TypeEndEntity, alg, issued, now)
+	c := s.newCertificate(a, id, iss, pca.TypeEndEntity, alg, issued, now)
 	c.CustomIdentifier, c.ResourceGroupID, c.Tags = req.CustomIdentifier, req.ResourceGroupID, req.Tags
-	return s.insertCallerKeyCertificate(ctx, c, inst, "customIdentifier")
+	return s.storeCertificate(ctx, c, nil, iss.inst, "customIdentifier")
 }
 
-// issuingCA returns the sub-CA named by ParentIdentifier if it may issue
-// end-entity certificates now (usableCA refuses external CAs).
-func (s *Service) issuingCA(ctx context.Context, a Actor, identifier string) (pca.CA, error) {
-	ca, err := s.usableCA(ctx, a, "ParentIdentifier", identifier)
+// csrIssuer runs the first steps both CSR calls share, in this order: the
+// issuing CA named by parent (issuingCA), the certificate request csrPEM
+// (pki.ParseCSR, Param "Csr") and the algorithm of its key, checked against
+// the optional given algorithm and the CA's key family (csrAlgorithm).
+func (s *Service) csrIssuer(ctx context.Context, a Actor, parent, csrPEM string, given pca.Algorithm) (pca.CA, *x509.CertificateRequest, pca.Algorithm, error) {
+	ca, err := s.issuingCA(ctx, a, parent)
 	if err != nil {
-		return pca.CA{}, err
+		return pca.CA{}, nil, "", err
 	}
-	if ca.Type != pca.CASub {
-		return pca.CA{}, pca.Invalid("ParentIdentifier", "The CA %q given in ParentIdentifier is a root CA: end-entity certificates are issued by subordinate CAs.", identifier)
-	}
-	return ca, nil
-}
-
-// issuingInstance returns the sub-CA's end-entity instance, refusing early
-// when its quota is used up (the store checks again when it draws).
-func (s *Service) issuingInstance(ctx context.Context, a Actor, ca pca.CA) (pca.Instance, error) {
-	inst, err := s.store.GetInstance(ctx, a.AccountID, ca.InstanceUUID)
+	csr, err := pki.ParseCSR("Csr", csrPEM)
 	if err != nil {
-		return pca.Instance{}, internal(fmt.Errorf("service: load instance: %w", err))
+		return pca.CA{}, nil, "", err
 	}
-	if inst.TotalCount > 0 && inst.Issued >= inst.TotalCount {
-		return pca.Instance{}, quotaError(inst)
+	alg, err := csrAlgorithm(csr, given, ca)
+	if err != nil {
+		return pca.CA{}, nil, "", err
 	}
-	return inst, nil
-}
-
-// callerKeyCertificate is the inventory record of a certificate whose key
-// the caller holds (KeyRef empty).
-func (s *Service) callerKeyCertificate(a Actor, id string, ca pca.CA, inst pca.Instance, t pca.CertType, alg pca.Algorithm, issued *pki.Issued, now time.Time) pca.Certificate {
-	return pca.Certificate{AccountID: a.AccountID, Identifier: id, CAID: ca.ID, ParentIdentifier: ca.Identifier,
-		InstanceID: inst.ID, InstanceUUID: inst.UUID, Type: t, Status: pca.StatusIssue,
-		Subject: pki.SubjectFromName(issued.Cert.Subject), SubjectDN: pki.SubjectDN(issued.Cert.Subject),
-		SANs: pki.SANsOf(issued.Cert), Algorithm: alg, SerialNumber: serialHex(issued.Cert), DER: issued.DER,
-		NotBefore: issued.Cert.NotBefore.UTC(), NotAfter: issued.Cert.NotAfter.UTC(), Created: now, Changed: s.now().UTC()}
-}
-
-// insertCallerKeyCertificate stores c without a key; customIDParam names
-// the custom identifier parameter of the call for a conflict.
-func (s *Service) insertCallerKeyCertificate(ctx context.Context, c pca.Certificate, inst pca.Instance, customIDParam string) (pca.Certificate, error) {
-	err := s.store.InsertCertificate(ctx, &c, nil)
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return pca.Certificate{}, &pca.Error{Kind: pca.KindExists, Param: customIDParam, Detail: "CustomIdentifier",
-			Msg: fmt.Sprintf("The %s %q is already used by another certificate of this account.", customIDParam, c.CustomIdentifier)}
-	case errors.Is(err, store.ErrQuota):
-		return pca.Certificate{}, quotaError(inst)
-	case err != nil:
-		return pca.Certificate{}, internal(fmt.Errorf("service: store certificate: %w", err))
-	}
-	return c, nil
+	return ca, csr, alg, nil
 }
 
 // keyFamilyOf returns the family of a public key ParseCSR accepted.
