@@ -4,15 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/pcad-dev/pcad/internal/pca"
 )
 
 // This file is the one place where wire error codes and HTTP statuses are
-// decided: kindCodes for the errors action handlers return (pca.Kind), and
-// protocolStatus for the errors this package raises itself while decoding,
-// authenticating and throttling a request. Every status is 4xx or 5xx: the
-// official clients read any other status as success.
+// decided: kindCodes for the errors action handlers return (pca.Kind),
+// exactCodeStatus for the exact codes an action table sets on a *pca.Error
+// (pca.Error.Code, e.g. the RAM API's own codes), and protocolStatus for the
+// errors this package raises itself while decoding, authenticating and
+// throttling a request. Every status is 4xx or 5xx: the official clients read
+// any other status as success.
 
 // Wire codes raised by the protocol layer. The HTTP status of each is in
 // protocolStatus.
@@ -121,6 +124,18 @@ var kindCodes = map[pca.Kind]kindCode{
 		"The ClientToken was already used with different parameters."},
 }
 
+// exactCodeStatus gives the HTTP status of an exact code (pca.Error.Code) by
+// its family, the part before the first dot, as the RAM API answers them
+// (RAM "Error messages" page). An exact code whose family is not listed keeps
+// the status of its Kind (so "InvalidParameter.UserName.Length" and
+// "MalformedPolicyDocument", which are KindInvalid, are 400).
+var exactCodeStatus = map[string]int{
+	"EntityNotExist":      http.StatusNotFound, // EntityNotExist.User, .User.AccessKey, .Policy, .User.Policy
+	"EntityAlreadyExists": http.StatusConflict, // EntityAlreadyExists.User, .Policy, .User.Policy
+	"DeleteConflict":      http.StatusConflict, // DeleteConflict.User.AccessKey, .User.Policy, .Policy.User
+	"LimitExceeded":       http.StatusConflict, // LimitExceeded.User.AccessKey
+}
+
 const (
 	msgInternal  = "The request processing has failed due to some unknown error."
 	msgThrottled = "Request was denied due to user flow control."
@@ -162,9 +177,10 @@ func internalErr(cause error) *wireError {
 // err as this package would answer it. A *pca.Error is mapped through the
 // Kind table (InvalidParameter[.Param], MissingParameter, NotFound[.Detail],
 // OperationDenied[.Detail], AlreadyExists[.Detail], QuotaExceeded[.Detail],
-// Forbidden.RAM, Throttling.User, ServiceUnavailable, InternalError); its Msg
-// is the message, except for KindInternal whose message is always generic.
-// Any other error is InternalError with a generic message.
+// Forbidden.RAM, Throttling.User, ServiceUnavailable, InternalError), or
+// answers its exact Code when set (status from exactCodeStatus, else the
+// Kind's); its Msg is the message, except for KindInternal whose message is
+// always generic. Any other error is InternalError with a generic message.
 func MapError(err error) (code string, status int, message string) {
 	we := toWire(err)
 	return we.code, we.status, we.msg
@@ -196,9 +212,17 @@ func toWire(err error) *wireError {
 			code += "." + pe.Detail
 		}
 	}
+	status := kc.status
+	if pe.Code != "" {
+		code = pe.Code
+		family, _, _ := strings.Cut(code, ".")
+		if s, ok := exactCodeStatus[family]; ok {
+			status = s
+		}
+	}
 	msg := pe.Msg
 	if msg == "" {
 		msg = kc.msg
 	}
-	return &wireError{code: code, status: kc.status, msg: msg, cause: err}
+	return &wireError{code: code, status: status, msg: msg, cause: err}
 }

@@ -42,12 +42,19 @@ const (
 // is one; Detail refines the wire code (for example "Certificate" in
 // "NotFound.Certificate"); Msg is safe to send to the caller. Err, if set, is
 // the underlying cause and is only logged.
+//
+// Code, when set, is the exact wire code to answer instead of the one the
+// protocol layer derives from Kind, Param and Detail (for example RAM's
+// "EntityNotExist.User"). Only protocol packages that speak an API with its
+// own codes set it; the HTTP status still comes from the protocol layer's
+// table. It is ignored for KindInternal.
 type Error struct {
 	Kind   Kind
 	Param  string
 	Detail string
 	Msg    string
 	Err    error
+	Code   string
 }
 
 func (e *Error) Error() string {
@@ -62,6 +69,14 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// WithCode returns a copy of e that answers with the exact wire code code
+// (see Error.Code); e itself is unchanged.
+func (e *Error) WithCode(code string) *Error {
+	c := *e
+	c.Code = code
+	return &c
+}
 
 // KindOf returns the Kind of the first *Error in err's chain, or KindInternal.
 func KindOf(err error) Kind {
