@@ -2,6 +2,7 @@
 //
 //	pcad serve [--addr 127.0.0.1:8080] [--data ./pcad-data] [--qps-per-user 10]
 //	pcad call [--endpoint URL] Action [Name=Value ...]
+//	pcad admin account|key|audit ... [--data ./pcad-data]
 //
 // Every flag can also be set through a PCAD_* environment variable (for
 // example PCAD_ADDR, PCAD_DATA, PCAD_QPS_PER_USER); a flag on the command line
@@ -34,6 +35,7 @@ func main() {
 const usage = `usage:
   pcad serve [flags]                   run the service
   pcad call [flags] Action [Name=Value ...]   call the API, signed with your AccessKey
+  pcad admin account|key|audit ...     offline administration of the data directory
 Run "pcad <command> -h" for the flags of a command.
 `
 
@@ -47,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serveCommand(ctx, args[1:], stdout, stderr)
 	case "call":
 		return callCommand(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return adminCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/pcad-dev/pcad/internal/keys"
 	"github.com/pcad-dev/pcad/internal/openapi"
 	"github.com/pcad-dev/pcad/internal/pkixhttp"
+	"github.com/pcad-dev/pcad/internal/ramapi"
 	"github.com/pcad-dev/pcad/internal/ratelimit"
 	"github.com/pcad-dev/pcad/internal/service"
 	"github.com/pcad-dev/pcad/internal/store/sqlstore"
@@ -32,8 +33,11 @@ type config struct {
 	MasterKey  string // hex; empty: <data>/master.key, generated on first start
 	LogLevel   string
 	PublicURL  string // base of the CRL/OCSP/CA URLs in certificates; empty: http://<addr>
+	LimitsFile string // --limits: JSON request-rate table (limits.go); empty: --qps-per-user for all
 
 	now func() time.Time // service clock for tests; nil: time.Now
+
+	limits *limitTable // parsed LimitsFile (limits.go)
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (config, error) {
@@ -44,6 +48,7 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Data, "data", "./pcad-data", "data directory: SQLite store, master key, credentials (PCAD_DATA)")
 	fs.Float64Var(&c.QPSPerUser, "qps-per-user", 10, "requests per second per user and action; 0 turns throttling off (PCAD_QPS_PER_USER)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error (PCAD_LOG_LEVEL)")
+	fs.StringVar(&c.LimitsFile, "limits", "", "JSON file of request rates by action and by account, overriding --qps-per-user (PCAD_LIMITS)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL of the public CRL, OCSP and CA-certificate endpoints that issued certificates name (default http://<addr>) (PCAD_PUBLIC_URL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -62,6 +67,13 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.QPSPerUser < 0 {
 		return c, fmt.Errorf("serve: --qps-per-user must be >= 0, got %v", c.QPSPerUser)
+	}
+	if c.LimitsFile != "" { // --limits, see limits.go
+		lt, err := loadLimits(c.LimitsFile)
+		if err != nil {
+			return c, fmt.Errorf("serve: --limits: %w", err)
+		}
+		c.limits = lt
 	}
 	c.MasterKey = os.Getenv("PCAD_MASTER_KEY")
 	return c, nil
@@ -110,9 +122,12 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		st.Close()
 		return nil, err
 	}
-	var limiter openapi.Limiter
-	if cfg.QPSPerUser > 0 {
-		limiter = limiterAdapter{ratelimit.NewMemory(ratelimit.Config{PerSecond: cfg.QPSPerUser})}
+	// Request rates (--qps-per-user, --limits; limits.go), whose action names
+	// are checked against the served action tables.
+	limiter, err := newLimiter(cfg, logger, casapi.Actions(svc), ramapi.Actions(svc))
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
 	api, err := openapi.NewHandler(openapi.Config{
 		Version: casapi.Version,
@@ -120,6 +135,12 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		Keys:    keyLookup{svc},
 		Limiter: limiter,
 		Logger:  logger,
+
+		// Every call whose AccessKeyId exists goes to the hash-chained audit log (auditHook).
+		Audit: auditHook(svc),
+
+		// RAM-compatible users, AccessKeys and policies on the same endpoint (internal/ramapi).
+		MoreVersions: map[string]map[string]openapi.HandlerFunc{ramapi.Version: ramapi.Actions(svc)},
 	})
 	if err != nil {
 		st.Close()
@@ -242,4 +263,12 @@ type limiterAdapter struct{ m *ratelimit.Memory }
 func (l limiterAdapter) Allow(ctx context.Context, key string) (openapi.Decision, error) {
 	d, err := l.m.Allow(ctx, key)
 	return openapi.Decision{Allowed: d.Allowed, Limit: d.Limit, Remaining: d.Remaining, RetryAfter: d.RetryAfter}, err
+}
+
+// auditHook adapts the protocol layer's audit hook to the service's audit log.
+func auditHook(svc *service.Service) func(context.Context, openapi.AuditEvent) {
+	return func(ctx context.Context, e openapi.AuditEvent) {
+		svc.Audit(ctx, service.AuditEntry{Time: e.Time, RequestID: e.RequestID, Action: e.Action, AccessKeyID: e.AccessKeyID,
+			AccountID: e.AccountID, PrincipalID: e.PrincipalID, SourceIP: e.SourceIP, Resource: e.Resource, Code: e.Code})
+	}
 }

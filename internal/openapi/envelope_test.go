@@ -196,8 +196,8 @@ func TestHandlerThrottling(t *testing.T) {
 			if h := w.Header().Get("x-ratelimit-user-api"); h != tc.wantHeader {
 				t.Errorf("x-ratelimit-user-api = %q, want %q", h, tc.wantHeader)
 			}
-			if len(lim.keys) != 1 || lim.keys[0] != "7/Empty" {
-				t.Errorf("limiter keys = %v, want [7/Empty]", lim.keys)
+			if len(lim.keys) != 1 || lim.keys[0] != "1001/7/Empty" {
+				t.Errorf("limiter keys = %v, want [1001/7/Empty] (<account>/<principal>/<action>)", lim.keys)
 			}
 			if tc.wantStatus != 200 {
 				if m := decodeJSON(t, w); m["Code"] != "Throttling.User" {

@@ -142,7 +142,7 @@ type handler struct {
 // (InvalidAccessKeyId.NotFound, .Inactive); signature (IncompleteSignature
 // for V3, SignatureDoesNotMatch for V1); nonce (SignatureNonceUsed; recorded
 // only once the signature is verified); throttling (Throttling.User, key
-// "<PrincipalID>/<Action>"); then the action's handler.
+// "<AccountID>/<PrincipalID>/<Action>"); then the action's handler.
 //
 // It returns an error if Version, Actions or Keys is missing.
 func NewHandler(cfg Config) (http.Handler, error) {
@@ -295,7 +295,7 @@ func (h *handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return nil, protoErr(CodeSignatureNonceUsed, "Specified signature nonce was used already.")
 	}
 	if h.cfg.Limiter != nil {
-		key := strconv.FormatInt(cred.PrincipalID, 10) + "/" + in.action
+		key := strconv.FormatInt(cred.AccountID, 10) + "/" + strconv.FormatInt(cred.PrincipalID, 10) + "/" + in.action
 		d, err := h.cfg.Limiter.Allow(ctx, key)
 		if err != nil {
 			return nil, internalErr(fmt.Errorf("openapi: limiter: %w", err))

@@ -2,12 +2,14 @@
 // rate algorithm): each key may make Rate requests per second, with bursts of
 // up to Burst requests, and a refused request learns when to retry.
 //
-// Keys have the form "<user>/<action>"; the rate for a key is the override
-// for its action, if one is configured, else the default.
+// Keys have the form "<account>/<principal>/<action>"; the rate for a key
+// comes from a small table (Config.Rate): a rate set for the account and
+// action, else for the action, else for the account, else the default.
 package ratelimit
 
 import (
 	"context"
+	"maps"
 	"math"
 	"strings"
 	"sync"
@@ -22,14 +24,66 @@ type Decision struct {
 	RetryAfter time.Duration // when refused: time until one would be allowed
 }
 
-// Config sets the rates. A rate <= 0 means unlimited.
+// Config sets the rates, in requests per second. A rate <= 0 means
+// unlimited. The zero Config limits nothing.
 type Config struct {
 	// PerSecond is the default rate per key.
 	PerSecond float64
-	// PerAction overrides the rate for keys of one action.
+	// PerAction overrides the rate for keys of one action, in every account.
 	PerAction map[string]float64
+	// PerAccount overrides rates for the keys of one account, by the
+	// account's decimal id as the key writes it.
+	PerAccount map[string]AccountRates
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+// AccountRates are the rate overrides of one account.
+type AccountRates struct {
+	// Default, if non-nil, replaces Config.PerSecond for this account: it is
+	// the rate of the account's actions that have an entry neither in
+	// PerAction below nor in Config.PerAction.
+	Default *float64
+	// PerAction overrides the rate of one action for this account; it wins
+	// over everything else.
+	PerAction map[string]float64
+}
+
+// Rate returns the rate of action for account, most specific setting first:
+//
+//  1. PerAccount[account].PerAction[action]
+//  2. PerAction[action]
+//  3. PerAccount[account].Default
+//  4. PerSecond
+//
+// An action's own rate (2) thus holds for an account whose default (3) is
+// raised or lowered; to change it for one account, set (1). Rate is pure.
+func (c Config) Rate(account, action string) float64 {
+	acct, hasAcct := c.PerAccount[account]
+	if r, ok := acct.PerAction[action]; ok {
+		return r
+	}
+	if r, ok := c.PerAction[action]; ok {
+		return r
+	}
+	if hasAcct && acct.Default != nil {
+		return *acct.Default
+	}
+	return c.PerSecond
+}
+
+// splitKey returns the account and action of a key
+// "<account>/<principal>/<action>". A key with fewer parts has no account;
+// its action is what follows the last '/', or the whole key.
+func splitKey(key string) (account, action string) {
+	i := strings.LastIndexByte(key, '/')
+	action = key[i+1:]
+	if i > 0 {
+		if j := strings.IndexByte(key[:i], '/'); j >= 0 {
+			account = key[:j]
+		}
+	}
+	return account, action
 }
 
 // Memory is an in-process limiter. It is safe for concurrent use; memory is
@@ -42,24 +96,32 @@ type Memory struct {
 	lastSweep time.Time
 }
 
-// NewMemory returns an in-process limiter.
+// NewMemory returns an in-process limiter. It copies cfg's tables, so the
+// caller may reuse them.
 func NewMemory(cfg Config) *Memory {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.PerAction = maps.Clone(cfg.PerAction)
+	accounts := make(map[string]AccountRates, len(cfg.PerAccount))
+	for id, a := range cfg.PerAccount {
+		if a.Default != nil {
+			d := *a.Default
+			a.Default = &d
+		}
+		a.PerAction = maps.Clone(a.PerAction)
+		accounts[id] = a
+	}
+	cfg.PerAccount = accounts
 	return &Memory{cfg: cfg, tat: map[string]time.Time{}}
 }
 
 func (m *Memory) rate(key string) float64 {
-	if i := strings.LastIndexByte(key, '/'); i >= 0 {
-		if r, ok := m.cfg.PerAction[key[i+1:]]; ok {
-			return r
-		}
-	}
-	return m.cfg.PerSecond
+	return m.cfg.Rate(splitKey(key))
 }
 
-// Allow decides whether one request under key may proceed now.
+// Allow decides whether one request under key ("<account>/<principal>/<action>")
+// may proceed now. It never returns an error.
 func (m *Memory) Allow(_ context.Context, key string) (Decision, error) {
 	rate := m.rate(key)
 	if rate <= 0 {

@@ -49,7 +49,7 @@ func (s *Service) CreateRootCA(ctx context.Context, a Actor, req RootCARequest) 
 	if err != nil {
 		return pca.CA{}, err
 	}
-	key, err := pki.GenerateKey(req.Algorithm, s.rand)
+	key, err := s.generateKey(ctx, a, req.Algorithm)
 	if err != nil {
 		return pca.CA{}, internal(err)
 	}
@@ -118,7 +118,7 @@ func (s *Service) CreateSubCA(ctx context.Context, a Actor, req SubCARequest) (p
 	if err != nil {
 		return pca.CA{}, err
 	}
-	key, err := pki.GenerateKey(req.Algorithm, s.rand)
+	key, err := s.generateKey(ctx, a, req.Algorithm)
 	if err != nil {
 		return pca.CA{}, internal(err)
 	}

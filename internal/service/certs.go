@@ -69,7 +69,7 @@ func (s *Service) IssueCertificate(ctx context.Context, a Actor, req IssueReques
 	if err != nil {
 		return pca.Certificate{}, err
 	}
-	key, err := pki.GenerateKey(req.Algorithm, s.rand)
+	key, err := s.generateKey(ctx, a, req.Algorithm)
 	if err != nil {
 		return pca.Certificate{}, internal(err)
 	}

@@ -102,6 +102,11 @@ type Store interface {
 	// PutSecretIfAbsent stores sealed under name unless a value exists; it
 	// returns the value that is stored afterwards (first writer wins).
 	PutSecretIfAbsent(ctx context.Context, name string, sealed []byte) ([]byte, error)
+	// SwapSecret stores sealed under name if the stored value is exactly old
+	// (old nil: if no value is stored); otherwise it changes nothing and
+	// returns ErrConflict (compare-and-swap, for values that move on, such as
+	// the audit log's sealed head).
+	SwapSecret(ctx context.Context, name string, old, sealed []byte) error
 
 	// PutKey stores a sealed private key; ErrConflict if the ref exists.
 	PutKey(ctx context.Context, k KeyRecord) error
