@@ -178,7 +178,7 @@ func (a *app) bootstrap(ctx context.Context) (credPath string, created bool, err
 	if err != nil {
 		return credPath, false, fmt.Errorf("write credentials: %w", err)
 	}
-	_, err = fmt.Fprintf(f, "[default]\ntype = access_key\naccess_key_id = %s\naccess_key_secret = %s\n", key.ID, key.Secret)
+	err = writeCredentials(f, key)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -215,8 +215,10 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "pcad is serving the cas 2020-06-30 API at %s\n", endpoint)
 	if created {
 		fmt.Fprintf(stdout, "First start: created an account; its AccessKey is in %s (mode 0600).\n", credPath)
-	} else {
+	} else if _, err := os.Stat(credPath); err == nil {
 		fmt.Fprintf(stdout, "Credentials of the first account: %s\n", credPath)
+	} else {
+		fmt.Fprintf(stdout, "No %s: use the credentials file written by `pcad admin account create`.\n", credPath)
 	}
 	fmt.Fprintf(stdout, "Try:  go run ./cmd/pcad call --endpoint %s --credentials %s ListCert\n", endpoint, credPath)
 
