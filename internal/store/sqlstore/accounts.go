@@ -23,8 +23,12 @@ func (s *Store) CountAccounts(ctx context.Context) (int64, error) {
 func (s *Store) CreateAccount(ctx context.Context, name string, key store.AccessKeyRecord, now time.Time) (pca.Account, pca.Principal, error) {
 	a := pca.Account{Name: name, Created: now.UTC().Truncate(time.Millisecond)}
 	p := pca.Principal{Name: "owner", Owner: true}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlTx) error {
 		// Account UIDs are long numbers, as Alibaba's are; start far from 1.
+		// MAX(id)+1 is a read-then-write: serialise it.
+		if err := tx.lock(ctx, "accounts"); err != nil {
+			return err
+		}
 		var maxID sql.NullInt64
 		if err := tx.QueryRowContext(ctx, "SELECT MAX(id) FROM accounts").Scan(&maxID); err != nil {
 			return fmt.Errorf("sqlstore: next account id: %w", err)
@@ -36,12 +40,10 @@ func (s *Store) CreateAccount(ctx context.Context, name string, key store.Access
 		if _, err := tx.ExecContext(ctx, "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)", a.ID, name, ms(now)); err != nil {
 			return fmt.Errorf("sqlstore: insert account: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, "INSERT INTO principals (account_id, name, owner, created_at) VALUES (?, ?, 1, ?)", a.ID, p.Name, ms(now))
+		var err error
+		p.ID, err = tx.insertID(ctx, "INSERT INTO principals (account_id, name, owner, created_at) VALUES (?, ?, 1, ?)", a.ID, p.Name, ms(now))
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert principal: %w", err)
-		}
-		if p.ID, err = res.LastInsertId(); err != nil {
-			return fmt.Errorf("sqlstore: principal id: %w", err)
 		}
 		p.AccountID = a.ID
 		_, err = tx.ExecContext(ctx, `INSERT INTO access_keys (id, account_id, principal_id, secret_sealed, active, created_at)

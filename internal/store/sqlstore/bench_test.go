@@ -408,7 +408,7 @@ func openTraced(path string) (*tracedStore, error) {
 	rec := &traceRecorder{}
 	db := sql.OpenDB(traceConnector{dsn: "file:" + path + "?" + q.Encode(), rec: rec})
 	db.SetMaxOpenConns(1)
-	return &tracedStore{s: &Store{db: db}, rec: rec}, nil
+	return &tracedStore{s: newStore(db, dialectSQLite), rec: rec}, nil
 }
 
 type traceConnector struct {

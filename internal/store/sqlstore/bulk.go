@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/pcad-dev/pcad/internal/pca"
@@ -13,7 +12,7 @@ import (
 // instance draws exactly as InsertCertificate does but does not enforce
 // quotas. IDs are filled in.
 func (s *Store) BulkInsertCertificates(ctx context.Context, certs []pca.Certificate) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sqlTx) error {
 		type key struct {
 			ca, inst int64
 			typ      pca.CertType

@@ -36,7 +36,7 @@ func (s *Store) CreateCA(ctx context.Context, ca *pca.CA, key store.KeyRecord) e
 	if issuerType == "" {
 		issuerType = "local"
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sqlTx) error {
 		if ca.ParentID != 0 {
 			var n int
 			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM cas WHERE id = ? AND account_id = ?", ca.ParentID, ca.AccountID).Scan(&n); err != nil {
@@ -55,7 +55,7 @@ func (s *Store) CreateCA(ctx context.Context, ca *pca.CA, key store.KeyRecord) e
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO cas (account_id, identifier, parent_id, ca_type, status,
+		ca.ID, err = tx.insertID(ctx, `INSERT INTO cas (account_id, identifier, parent_id, ca_type, status,
 			cn, o, ou, l, st, c, subject_dn, algorithm, key_ref, serial, der, not_before, not_after, years, path_len,
 			ext_key_usages, cert_max_time, enable_crl, crl_days, resource_group_id, issuer_type, alias, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -68,9 +68,6 @@ func (s *Store) CreateCA(ctx context.Context, ca *pca.CA, key store.KeyRecord) e
 		}
 		if err != nil {
 			return fmt.Errorf("sqlstore: insert ca: %w", err)
-		}
-		if ca.ID, err = res.LastInsertId(); err != nil {
-			return fmt.Errorf("sqlstore: ca id: %w", err)
 		}
 		if ca.InstanceUUID != "" {
 			_, err := tx.ExecContext(ctx, `INSERT INTO instances (account_id, uuid, ca_id, total_count, issued_count, created_at)
@@ -88,7 +85,7 @@ func (s *Store) CreateCA(ctx context.Context, ca *pca.CA, key store.KeyRecord) e
 
 // draw takes one certificate from the first instance matching where (with
 // args), refusing beyond its quota: ErrQuota, or ErrNotFound without one.
-func draw(ctx context.Context, tx *sql.Tx, accountID int64, where string, args ...any) error {
+func draw(ctx context.Context, tx *sqlTx, accountID int64, where string, args ...any) error {
 	var id int64
 	err := tx.QueryRowContext(ctx, "SELECT id FROM instances WHERE account_id = ? AND "+where+" ORDER BY id LIMIT 1",
 		append([]any{accountID}, args...)...).Scan(&id)
@@ -227,8 +224,9 @@ func (s *Store) ListCAs(ctx context.Context, accountID int64, q store.CAQuery) (
 // RevokeCA implements store.CAStore.
 func (s *Store) RevokeCA(ctx context.Context, accountID int64, identifier string, at time.Time) (pca.CA, error) {
 	var out pca.CA
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		ca, err := scanCA(tx.QueryRowContext(ctx, "SELECT "+caColumns+caFrom+"WHERE c.account_id = ? AND c.identifier = ?", accountID, identifier))
+	err := s.inTx(ctx, func(tx *sqlTx) error {
+		ca, err := scanCA(tx.QueryRowContext(ctx, "SELECT "+caColumns+caFrom+"WHERE c.account_id = ? AND c.identifier = ?"+tx.e.forUpdate("c"),
+			accountID, identifier))
 		if err != nil {
 			return fmt.Errorf("sqlstore: revoke ca: %w", notFound(err))
 		}

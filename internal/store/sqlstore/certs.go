@@ -50,7 +50,7 @@ func scanCert(row scanner, extra ...any) (pca.Certificate, error) {
 
 // InsertCertificate implements store.Store.
 func (s *Store) InsertCertificate(ctx context.Context, c *pca.Certificate, key *store.KeyRecord) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sqlTx) error {
 		if key != nil {
 			if err := putKey(ctx, tx, *key); err != nil {
 				return err
@@ -79,7 +79,7 @@ func (s *Store) InsertCertificate(ctx context.Context, c *pca.Certificate, key *
 }
 
 // insertCert writes the certificate row, its body and its counter.
-func insertCert(ctx context.Context, tx *sql.Tx, c *pca.Certificate) error {
+func insertCert(ctx context.Context, tx *sqlTx, c *pca.Certificate) error {
 	if err := insertCertRow(ctx, tx, c); err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func insertCert(ctx context.Context, tx *sql.Tx, c *pca.Certificate) error {
 }
 
 // insertCertRow writes the certificate row and its body.
-func insertCertRow(ctx context.Context, tx *sql.Tx, c *pca.Certificate) error {
+func insertCertRow(ctx context.Context, tx *sqlTx, c *pca.Certificate) error {
 	sans, err := json.Marshal(nonNilSANs(c.SANs))
 	if err != nil {
 		return fmt.Errorf("sqlstore: encode sans: %w", err)
@@ -96,7 +96,7 @@ func insertCertRow(ctx context.Context, tx *sql.Tx, c *pca.Certificate) error {
 	if c.CustomIdentifier != "" {
 		custom = c.CustomIdentifier
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO certificates (account_id, identifier, ca_id, instance_id, cert_type, status,
+	c.ID, err = tx.insertID(ctx, `INSERT INTO certificates (account_id, identifier, ca_id, instance_id, cert_type, status,
 		cn, o, ou, l, st, c, subject_dn, sans, algorithm, serial, not_before, not_after, key_ref, alias, custom_identifier,
 		extra, resource_group_id, revoked_at, revoke_reason, created_at, changed_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -110,9 +110,6 @@ func insertCertRow(ctx context.Context, tx *sql.Tx, c *pca.Certificate) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert certificate: %w", err)
 	}
-	if c.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("sqlstore: certificate id: %w", err)
-	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO certificate_bodies (cert_id, der) VALUES (?, ?)", c.ID, c.DER); err != nil {
 		return fmt.Errorf("sqlstore: insert certificate body: %w", err)
 	}
@@ -124,7 +121,7 @@ func insertCertRow(ctx context.Context, tx *sql.Tx, c *pca.Certificate) error {
 	return putTags(ctx, tx, c.AccountID, c.Identifier, c.Tags)
 }
 
-func bumpCount(ctx context.Context, tx *sql.Tx, c *pca.Certificate, status pca.Status, delta int64) error {
+func bumpCount(ctx context.Context, tx *sqlTx, c *pca.Certificate, status pca.Status, delta int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO cert_counts (account_id, ca_id, instance_id, cert_type, status, n) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, ca_id, instance_id, cert_type, status) DO UPDATE SET n = cert_counts.n + excluded.n`,
 		c.AccountID, c.CAID, c.InstanceID, string(c.Type), string(status), delta)
@@ -136,7 +133,7 @@ func bumpCount(ctx context.Context, tx *sql.Tx, c *pca.Certificate, status pca.S
 
 // GetCertificate implements store.Store.
 func (s *Store) GetCertificate(ctx context.Context, accountID int64, identifier string) (pca.Certificate, error) {
-	return getCert(ctx, s.db, accountID, identifier)
+	return getCert(ctx, s.db, accountID, identifier, "")
 }
 
 type queryRower interface {
@@ -144,10 +141,12 @@ type queryRower interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func getCert(ctx context.Context, q queryRower, accountID int64, identifier string) (pca.Certificate, error) {
+// getCert reads a certificate; lock is appended to the query (a row lock,
+// from engine.forUpdate, when the caller goes on to change the row).
+func getCert(ctx context.Context, q queryRower, accountID int64, identifier, lock string) (pca.Certificate, error) {
 	var der []byte
 	row := q.QueryRowContext(ctx, "SELECT "+certColumns+", b.der"+certJoins+
-		"LEFT JOIN certificate_bodies b ON b.cert_id = c.id WHERE c.account_id = ? AND c.identifier = ?", accountID, identifier)
+		"LEFT JOIN certificate_bodies b ON b.cert_id = c.id WHERE c.account_id = ? AND c.identifier = ?"+lock, accountID, identifier)
 	c, err := scanCert(row, &der)
 	if err != nil {
 		return pca.Certificate{}, fmt.Errorf("sqlstore: get certificate: %w", notFound(err))
@@ -164,8 +163,8 @@ func getCert(ctx context.Context, q queryRower, accountID int64, identifier stri
 // RevokeCertificate implements store.Store.
 func (s *Store) RevokeCertificate(ctx context.Context, accountID int64, identifier string, at time.Time, reason pca.RevocationReason) (pca.Certificate, error) {
 	var out pca.Certificate
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		c, err := getCert(ctx, tx, accountID, identifier)
+	err := s.inTx(ctx, func(tx *sqlTx) error {
+		c, err := getCert(ctx, tx, accountID, identifier, tx.e.forUpdate("c"))
 		if err != nil {
 			return err
 		}
@@ -262,7 +261,7 @@ func (s *Store) ListCertificates(ctx context.Context, accountID int64, q store.L
 	if dated {
 		err = s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM certificates c WHERE "+strings.Join(where, " AND "), args...).Scan(&total)
 	} else {
-		err = s.db.QueryRowContext(ctx, "SELECT COALESCE(SUM(n), 0) FROM cert_counts WHERE "+strings.Join(countWhere, " AND "), countArgs...).Scan(&total)
+		err = s.db.QueryRowContext(ctx, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM cert_counts WHERE "+strings.Join(countWhere, " AND "), countArgs...).Scan(&total)
 	}
 	if err != nil {
 		return store.ListResult{}, fmt.Errorf("sqlstore: count certificates: %w", err)
@@ -337,8 +336,8 @@ func nonNilSANs(s []pca.SAN) []pca.SAN {
 
 // DeleteCertificate implements store.LifecycleStore.
 func (s *Store) DeleteCertificate(ctx context.Context, accountID int64, identifier string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		c, err := getCert(ctx, tx, accountID, identifier)
+	return s.inTx(ctx, func(tx *sqlTx) error {
+		c, err := getCert(ctx, tx, accountID, identifier, tx.e.forUpdate("c"))
 		if err != nil {
 			return err
 		}

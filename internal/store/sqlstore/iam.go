@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -44,7 +45,7 @@ func scanPrincipal(row scanner) (pca.Principal, error) {
 
 // CreateUser implements store.IAMStore.
 func (s *Store) CreateUser(ctx context.Context, p *pca.Principal) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO principals (account_id, name, owner, display_name, email, mobile_phone, comments, created_at, updated_at)
+	id, err := s.db.insertID(ctx, `INSERT INTO principals (account_id, name, owner, display_name, email, mobile_phone, comments, created_at, updated_at)
 		VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)`, p.AccountID, p.Name, p.DisplayName, p.Email, p.MobilePhone, p.Comments, ms(p.Created), ms(p.Updated))
 	if isUnique(err) {
 		return store.ErrConflict
@@ -52,20 +53,17 @@ func (s *Store) CreateUser(ctx context.Context, p *pca.Principal) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: create user: %w", err)
 	}
-	if p.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("sqlstore: user id: %w", err)
-	}
-	p.Owner = false
+	p.ID, p.Owner = id, false
 	return nil
 }
 
 // GetUser implements store.IAMStore.
 func (s *Store) GetUser(ctx context.Context, accountID int64, name string) (pca.Principal, error) {
-	return getUser(ctx, s.db, accountID, name)
+	return getUser(ctx, s.db, accountID, name, "")
 }
 
-func getUser(ctx context.Context, q queryRower, accountID int64, name string) (pca.Principal, error) {
-	p, err := scanPrincipal(q.QueryRowContext(ctx, "SELECT "+principalColumns+" FROM principals WHERE account_id = ? AND name = ? AND owner = 0", accountID, name))
+func getUser(ctx context.Context, q queryRower, accountID int64, name, lock string) (pca.Principal, error) {
+	p, err := scanPrincipal(q.QueryRowContext(ctx, "SELECT "+principalColumns+" FROM principals WHERE account_id = ? AND name = ? AND owner = 0"+lock, accountID, name))
 	if err != nil {
 		return pca.Principal{}, fmt.Errorf("sqlstore: get user: %w", notFound(err))
 	}
@@ -84,7 +82,7 @@ func (s *Store) GetPrincipal(ctx context.Context, accountID, id int64) (pca.Prin
 // UpdateUser implements store.IAMStore.
 func (s *Store) UpdateUser(ctx context.Context, accountID int64, name string, u store.UserUpdate) (pca.Principal, error) {
 	var out pca.Principal
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlTx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE principals SET name = COALESCE(?, name), display_name = COALESCE(?, display_name),
 			email = COALESCE(?, email), mobile_phone = COALESCE(?, mobile_phone), comments = COALESCE(?, comments), updated_at = ?
 			WHERE account_id = ? AND name = ? AND owner = 0`,
@@ -98,7 +96,7 @@ func (s *Store) UpdateUser(ctx context.Context, accountID int64, name string, u 
 		if u.NewName != nil {
 			name = *u.NewName
 		}
-		out, err = getUser(ctx, tx, accountID, name)
+		out, err = getUser(ctx, tx, accountID, name, "")
 		return err
 	})
 	return out, err
@@ -106,8 +104,11 @@ func (s *Store) UpdateUser(ctx context.Context, accountID int64, name string, u 
 
 // DeleteUser implements store.IAMStore.
 func (s *Store) DeleteUser(ctx context.Context, accountID int64, name string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		p, err := getUser(ctx, tx, accountID, name)
+	return s.inTx(ctx, func(tx *sqlTx) error {
+		// The row lock keeps AddAccessKey (which locks the principal too) and
+		// AttachPolicy (whose foreign key check waits for it) out until the
+		// counts below are final.
+		p, err := getUser(ctx, tx, accountID, name, tx.e.forUpdate("principals"))
 		if err != nil {
 			return err
 		}
@@ -152,7 +153,14 @@ func (s *Store) ListUsers(ctx context.Context, accountID int64, afterName string
 
 // AddAccessKey implements store.IAMStore.
 func (s *Store) AddAccessKey(ctx context.Context, k store.AccessKeyRecord, max int) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sqlTx) error {
+		// Lock the principal first: concurrent adds for one principal then
+		// count one after another and cannot pass the quota together.
+		var exists int
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM principals p WHERE p.account_id = ? AND p.id = ?"+tx.e.forUpdate("p"), k.AccountID, k.PrincipalID).Scan(&exists)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlstore: add access key: %w", err)
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM access_keys WHERE account_id = ? AND principal_id = ?", k.AccountID, k.PrincipalID).Scan(&n); err != nil {
 			return fmt.Errorf("sqlstore: add access key: %w", err)
@@ -160,14 +168,10 @@ func (s *Store) AddAccessKey(ctx context.Context, k store.AccessKeyRecord, max i
 		if max > 0 && n >= max {
 			return store.ErrQuota
 		}
-		var exists int
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM principals WHERE account_id = ? AND id = ?", k.AccountID, k.PrincipalID).Scan(&exists); err != nil {
-			return fmt.Errorf("sqlstore: add access key: %w", err)
-		}
 		if exists == 0 {
 			return store.ErrNotFound
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO access_keys (id, account_id, principal_id, secret_sealed, active, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO access_keys (id, account_id, principal_id, secret_sealed, active, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			k.ID, k.AccountID, k.PrincipalID, k.SecretSealed, boolInt(k.Active), ms(k.Created))
 		if isUnique(err) {
 			return store.ErrConflict
@@ -274,7 +278,7 @@ func (s *Store) ListPolicies(ctx context.Context, accountID int64, afterName str
 
 // DeletePolicy implements store.IAMStore.
 func (s *Store) DeletePolicy(ctx context.Context, accountID int64, name string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sqlTx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM policy_attachments WHERE account_id = ? AND policy_type = 'Custom' AND policy_name = ?",
 			accountID, name).Scan(&n); err != nil {
@@ -329,10 +333,14 @@ func (s *Store) Attachments(ctx context.Context, accountID, principalID int64) (
 	return out, rows.Err()
 }
 
-// AppendAudit implements store.AuditStore. The write transaction (BEGIN
-// IMMEDIATE) serialises appends, so the chain has no forks.
+// AppendAudit implements store.AuditStore. Appends are serialised (by BEGIN
+// IMMEDIATE on SQLite, by an advisory lock on PostgreSQL), so the chain has
+// no forks.
 func (s *Store) AppendAudit(ctx context.Context, rec store.AuditRecord, chain func(store.AuditRecord) []byte) (store.AuditRecord, error) {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlTx) error {
+		if err := tx.lock(ctx, "audit"); err != nil {
+			return err
+		}
 		var prev []byte
 		err := tx.QueryRowContext(ctx, "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").Scan(&prev)
 		if err != nil && err != sql.ErrNoRows {
@@ -341,14 +349,13 @@ func (s *Store) AppendAudit(ctx context.Context, rec store.AuditRecord, chain fu
 		rec.PrevHash = append([]byte{}, prev...)
 		rec.At = rec.At.UTC().Truncate(time.Millisecond)
 		rec.Hash = chain(rec)
-		res, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, account_id, principal_id, access_key_id, action, resource, code, request_id, source_ip, prev_hash, hash)
+		rec.ID, err = tx.insertID(ctx, `INSERT INTO audit_log (at, account_id, principal_id, access_key_id, action, resource, code, request_id, source_ip, prev_hash, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ms(rec.At), rec.AccountID, rec.PrincipalID, rec.AccessKeyID, rec.Action, rec.Resource,
 			rec.Code, rec.RequestID, rec.SourceIP, rec.PrevHash, rec.Hash)
 		if err != nil {
 			return fmt.Errorf("sqlstore: append audit: %w", err)
 		}
-		rec.ID, err = res.LastInsertId()
-		return err
+		return nil
 	})
 	return rec, err
 }

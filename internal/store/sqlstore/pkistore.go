@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 
 // addRevocation records a revoked serial under its issuer and bumps the
 // issuer's revocation sequence, which marks its CRL stale.
-func addRevocation(ctx context.Context, tx *sql.Tx, caID, accountID int64, serial string, at time.Time, reason pca.RevocationReason, notAfter time.Time) error {
+func addRevocation(ctx context.Context, tx *sqlTx, caID, accountID int64, serial string, at time.Time, reason pca.RevocationReason, notAfter time.Time) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO revocations (ca_id, serial, account_id, revoked_at, reason, not_after) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (ca_id, serial) DO NOTHING`, caID, serial, accountID, ms(at), int(reason), ms(notAfter)); err != nil {
 		return fmt.Errorf("sqlstore: record revocation: %w", err)

@@ -1,5 +1,8 @@
 // Package sqlstore implements store.Store on SQL databases. SQLite (through
-// the pure-Go modernc.org/sqlite driver, WAL mode) is the embedded default.
+// the pure-Go modernc.org/sqlite driver, WAL mode) is the embedded default;
+// PostgreSQL (through pgx's database/sql driver) holds the state of replicas
+// that share it. Both run the same code: queries are written once with ?
+// placeholders and a dialect value adapts what differs (see dialect.go).
 //
 // Only cmd/pcad and tests name this package; everything else uses the
 // store.Store contract.
@@ -15,21 +18,30 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/pcad-dev/pcad/internal/store"
 )
 
-//go:embed migrations/*.sql
+// Each engine has its own migrations under the same version numbers; goose
+// records only the version, so the directory layout is free to change.
+//
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // Store is a store.Store backed by database/sql.
 type Store struct {
-	db *sql.DB
+	db conn
+}
+
+func newStore(db *sql.DB, d dialect) *Store {
+	return &Store{db: conn{db: db, e: &engine{dialect: d}}}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -60,19 +72,59 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, db); err != nil {
+	if err := migrate(ctx, db, dialectSQLite); err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	return newStore(db, dialectSQLite), nil
 }
 
-func migrate(ctx context.Context, db *sql.DB) error {
-	sub, err := fs.Sub(migrations, "migrations")
+// OpenPostgres connects to the PostgreSQL database dsn names (a URL or
+// key=value string; extra parameters such as search_path are sent as run-time
+// settings) and applies pending migrations. Replicas may start against the
+// same database at the same time: migrations run under an advisory lock.
+func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: postgres dsn: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetConnMaxLifetime(time.Hour)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: connect to postgres: %w", err)
+	}
+	if err := migrate(ctx, db, dialectPostgres); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return newStore(db, dialectPostgres), nil
+}
+
+// migrationLockID is the PostgreSQL advisory lock held while migrating
+// (pg_advisory_lock is per database; "pcad" in ASCII).
+const migrationLockID = 0x70636164
+
+func migrate(ctx context.Context, db *sql.DB, d dialect) error {
+	sub, err := fs.Sub(migrations, "migrations/"+d.String())
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
+	gd, opts := goose.DialectSQLite3, []goose.ProviderOption(nil)
+	if d == dialectPostgres {
+		// A second replica starting at the same time waits for the first to
+		// finish (polling once a second, for up to 5 minutes), then finds
+		// nothing to do.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return fmt.Errorf("sqlstore: migration lock: %w", err)
+		}
+		gd, opts = goose.DialectPostgres, append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(gd, db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
@@ -83,7 +135,9 @@ func migrate(ctx context.Context, db *sql.DB) error {
 }
 
 // DB exposes the database handle for tests and bulk tools in this module.
-func (s *Store) DB() *sql.DB { return s.db }
+// Queries sent through it are not rebound: write them in the engine's own
+// placeholder form (? for SQLite, $n for PostgreSQL).
+func (s *Store) DB() *sql.DB { return s.db.db }
 
 // Ping implements store.Store.
 func (s *Store) Ping(ctx context.Context) error {
@@ -95,19 +149,25 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close implements store.Store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.db.db.Close() }
 
 // inTx runs fn in a write transaction, committing when fn returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+//
+// On SQLite the transaction is BEGIN IMMEDIATE (the _txlock DSN setting), so
+// write transactions run one at a time. On PostgreSQL it is READ COMMITTED:
+// every read-modify-write in fn must be safe on its own, through an upsert,
+// a conditional UPDATE, a row lock (engine.forUpdate) or sqlTx.lock.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlTx) error) error {
+	raw, err := s.db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
+	tx := &sqlTx{tx: raw, e: s.db.e}
 	if err := fn(tx); err != nil {
-		tx.Rollback()
+		raw.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := raw.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: commit: %w", err)
 	}
 	return nil
@@ -127,16 +187,6 @@ func fromMS(v int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(v).UTC()
-}
-
-// isUnique reports whether err is a unique-constraint violation.
-func isUnique(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "constraint failed: UNIQUE") ||
-		strings.Contains(msg, "duplicate key value")
 }
 
 func notFound(err error) error {

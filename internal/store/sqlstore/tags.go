@@ -59,7 +59,12 @@ func (s *Store) GetTags(ctx context.Context, accountID int64, resourceIDs []stri
 
 // SetTags implements store.LifecycleStore.
 func (s *Store) SetTags(ctx context.Context, accountID int64, resourceID string, tags []pca.Tag, maxTags int) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sqlTx) error {
+		// Adding then counting is a read-modify-write: serialise the writers
+		// of one resource's tags so that two cannot pass the limit together.
+		if err := tx.lock(ctx, "tags:"+strconv.FormatInt(accountID, 10)+":"+resourceID); err != nil {
+			return err
+		}
 		if err := putTags(ctx, tx, accountID, resourceID, tags); err != nil {
 			return err
 		}
@@ -146,7 +151,7 @@ func (s *Store) FindTagged(ctx context.Context, accountID int64, resourceIDs []s
 
 // SetResourceGroup implements store.LifecycleStore.
 func (s *Store) SetResourceGroup(ctx context.Context, accountID int64, resourceID, group string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sqlTx) error {
 		for _, table := range []string{"cas", "certificates"} {
 			res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET resource_group_id = ? WHERE account_id = ? AND identifier = ?", group, accountID, resourceID)
 			if err := affectedOne(res, err, "set resource group"); err == nil {
