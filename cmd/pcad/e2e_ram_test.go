@@ -166,8 +166,15 @@ func TestRAMUsersAndAccessKeys(t *testing.T) {
 				t.Fatalf("listed keys %v, want %v Active", got, ids)
 			}
 
-			// alice's keys sign requests, in this mode, for both APIs
-			// (authorization is enforced elsewhere, later).
+			// alice's keys sign requests, in this mode, for both APIs, as far
+			// as her policies allow (e2e_authz_test.go tests enforcement).
+			readOnly := []map[string]string{
+				{"PolicyType": "System", "PolicyName": "AliyunYundunCertReadOnlyAccess", "UserName": "alice"},
+				{"PolicyType": "System", "PolicyName": "AliyunRAMReadOnlyAccess", "UserName": "alice"},
+			}
+			for _, q := range readOnly {
+				mustRAM(t, c, "AttachPolicyToUser", q)
+			}
 			alice := clientFor(t, ts, mode, ids[0], secrets[0])
 			mustCall(t, alice, "ListCert", nil)
 			if own := keyIDs(t, mustRAM(t, alice, "ListAccessKeys", nil)); len(own) != 2 {
@@ -193,6 +200,9 @@ func TestRAMUsersAndAccessKeys(t *testing.T) {
 			}
 			_, err = call(t, alice, "ListCert", nil)
 			wantErr(t, err, http.StatusNotFound, "InvalidAccessKeyId.NotFound")
+			for _, q := range readOnly {
+				mustRAM(t, c, "DetachPolicyFromUser", q)
+			}
 			mustRAM(t, c, "DeleteUser", map[string]string{"UserName": "alice"})
 			_, err = callRAM(t, c, "GetUser", map[string]string{"UserName": "alice"})
 			wantErr(t, err, http.StatusNotFound, "EntityNotExist.User")
@@ -411,6 +421,7 @@ func TestRAMTenantIsolation(t *testing.T) {
 			k := jObj(t, mustRAM(t, c, "CreateAccessKey", map[string]string{"UserName": "alice"}), "AccessKey")
 			key, secret := jStr(t, k, "AccessKeyId"), jStr(t, k, "AccessKeySecret")
 			mustRAM(t, c, "CreatePolicy", map[string]string{"PolicyName": "mine", "PolicyDocument": certReadDoc})
+			mustRAM(t, c, "AttachPolicyToUser", map[string]string{"PolicyType": "Custom", "PolicyName": "mine", "UserName": "alice"})
 
 			other := otherAccount(t, ts, mode)
 			tests := []struct {

@@ -38,7 +38,7 @@ func Actions(svc *service.Service) map[string]openapi.HandlerFunc {
 			table[name] = fn
 		}
 	}
-	return a.withIdempotency(table)
+	return a.withAuthz(a.withIdempotency(table)) // authorization first: a refused call claims no ClientToken
 }
 
 // actor turns the authenticated caller into the service's Actor.

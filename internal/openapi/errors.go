@@ -147,6 +147,7 @@ type wireError struct {
 	status int
 	msg    string
 	cause  error
+	denied *pca.AccessDenied // sent as AccessDeniedDetail (permission errors only)
 }
 
 func (e *wireError) Error() string {
@@ -224,5 +225,9 @@ func toWire(err error) *wireError {
 	if msg == "" {
 		msg = kc.msg
 	}
-	return &wireError{code: code, status: status, msg: msg, cause: err}
+	out := &wireError{code: code, status: status, msg: msg, cause: err}
+	if pe.Kind == pca.KindPermission {
+		out.denied = pe.Denied
+	}
+	return out
 }

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/pcad-dev/pcad/internal/pca"
 )
 
 // Content types of responses. The XML one must be exactly this string: the
@@ -29,6 +31,30 @@ type errorBody struct {
 	Code      string `json:"Code" xml:"Code"`
 	Message   string `json:"Message" xml:"Message"`
 	Recommend string `json:"Recommend" xml:"Recommend"`
+	// AccessDeniedDetail is present only when a policy refused the call (A.8).
+	AccessDeniedDetail *accessDeniedDetail `json:"AccessDeniedDetail,omitempty" xml:"AccessDeniedDetail,omitempty"`
+}
+
+// accessDeniedDetail is the AccessDeniedDetail member of an error body,
+// with the field names of the cas SDK's model (spec A.8).
+type accessDeniedDetail struct {
+	AuthAction               string `json:"AuthAction" xml:"AuthAction"`
+	AuthPrincipalType        string `json:"AuthPrincipalType" xml:"AuthPrincipalType"`
+	AuthPrincipalOwnerId     string `json:"AuthPrincipalOwnerId" xml:"AuthPrincipalOwnerId"`
+	AuthPrincipalDisplayName string `json:"AuthPrincipalDisplayName" xml:"AuthPrincipalDisplayName"`
+	NoPermissionType         string `json:"NoPermissionType" xml:"NoPermissionType"`
+	PolicyType               string `json:"PolicyType" xml:"PolicyType"`
+	EncodedDiagnosticMessage string `json:"EncodedDiagnosticMessage" xml:"EncodedDiagnosticMessage"`
+}
+
+// newAccessDeniedDetail is the wire form of d; nil when d is nil.
+func newAccessDeniedDetail(d *pca.AccessDenied) *accessDeniedDetail {
+	if d == nil {
+		return nil
+	}
+	return &accessDeniedDetail{AuthAction: d.Action, AuthPrincipalType: d.PrincipalType, AuthPrincipalOwnerId: d.PrincipalOwnerID,
+		AuthPrincipalDisplayName: d.PrincipalDisplayName, NoPermissionType: d.NoPermissionType, PolicyType: d.PolicyType,
+		EncodedDiagnosticMessage: d.EncodedDiagnosticMessage}
 }
 
 // writeResult answers 200 with the handler's result, RequestId first. It
@@ -245,6 +271,8 @@ func (h *handler) writeError(w http.ResponseWriter, ex *exchange, we *wireError)
 		Code:      we.code,
 		Message:   we.msg,
 		Recommend: h.recommend(we.code, ex.requestID),
+
+		AccessDeniedDetail: newAccessDeniedDetail(we.denied),
 	}
 	var body []byte
 	var err error

@@ -48,6 +48,9 @@ const (
 // "EntityNotExist.User"). Only protocol packages that speak an API with its
 // own codes set it; the HTTP status still comes from the protocol layer's
 // table. It is ignored for KindInternal.
+//
+// Denied, when set on a KindPermission error, says why a policy evaluation
+// refused the call; the protocol layer sends it as AccessDeniedDetail.
 type Error struct {
 	Kind   Kind
 	Param  string
@@ -55,6 +58,20 @@ type Error struct {
 	Msg    string
 	Err    error
 	Code   string
+	Denied *AccessDenied
+}
+
+// AccessDenied describes a call that the caller's policies refused: the
+// fields of Alibaba's AccessDeniedDetail error member (spec A.8).
+type AccessDenied struct {
+	Action               string // the RAM action, e.g. "yundun-cert:ListCert"
+	PrincipalType        string // e.g. "SubUser" for a RAM user
+	PrincipalOwnerID     string // the account id
+	PrincipalDisplayName string // the RAM user's id
+	NoPermissionType     string // "ImplicitDeny" or "ExplicitDeny"
+	PolicyType           string // e.g. "AccountLevelIdentityBasedPolicy"
+	// EncodedDiagnosticMessage is opaque (base64) text for diagnosis.
+	EncodedDiagnosticMessage string
 }
 
 func (e *Error) Error() string {

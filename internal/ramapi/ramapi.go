@@ -57,7 +57,7 @@ func Actions(svc *service.Service) map[string]openapi.HandlerFunc {
 	for name, fn := range table {
 		table[name] = withRAMCodes(fn)
 	}
-	return table
+	return a.withAuthz(table) // authz.go
 }
 
 // actor turns the authenticated caller into the service's Actor.

@@ -173,17 +173,20 @@ func (s *Service) ListCAsByToken(ctx context.Context, a Actor, nextToken string,
 }
 
 func badToken() error {
-	return pca.Invalid("NextToken", "The specified parameter NextToken is not valid: it was not issued by this service for this account, this action and these filters.")
+	return pca.Invalid("NextToken", "The specified parameter NextToken is not valid: it was not issued by this service for this caller, this action and these filters.")
 }
 
 // tokenBinding is the text a NextToken is bound to: the listing it belongs
-// to (kind), the account and the listing's filter values. A token sealed
-// under one binding never opens under another.
+// to (kind), the caller (account and principal: a token minted for one
+// identity fails for another, even in the same account) and the listing's
+// filter values. A token sealed under one binding never opens under another.
 func tokenBinding(kind string, a Actor, filters ...string) string {
 	var b strings.Builder
 	b.WriteString(kind)
 	b.WriteByte(0)
 	b.WriteString(strconv.FormatInt(a.AccountID, 10))
+	b.WriteByte('/')
+	b.WriteString(strconv.FormatInt(a.PrincipalID, 10))
 	for _, f := range filters {
 		b.WriteByte(0)
 		b.WriteString(f)

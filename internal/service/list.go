@@ -54,7 +54,7 @@ func (s *Service) ListCertificates(ctx context.Context, a Actor, req ListRequest
 		if req.NextToken != "" {
 			last, ok := s.openToken(binding, req.NextToken)
 			if !ok {
-				return ListResponse{}, pca.Invalid("NextToken", "The specified parameter NextToken is not valid: it was not issued by this service for this account and these filters.")
+				return ListResponse{}, pca.Invalid("NextToken", "The specified parameter NextToken is not valid: it was not issued by this service for this caller and these filters.")
 			}
 			q.BeforeID = last
 		}
@@ -74,12 +74,16 @@ func (s *Service) ListCertificates(ctx context.Context, a Actor, req ListRequest
 	return out, nil
 }
 
-// filterBinding is the text a NextToken is bound to: the account and the
-// exact filter set (page size may change between pages).
+// filterBinding is the text a NextToken is bound to: the caller (account
+// and principal: a token minted for one identity fails for another, even in
+// the same account) and the exact filter set (page size may change between
+// pages).
 func (s *Service) filterBinding(a Actor, q store.ListQuery) string {
 	var b strings.Builder
 	b.WriteString("pcad-listcert-v1\x00")
 	b.WriteString(strconv.FormatInt(a.AccountID, 10))
+	b.WriteByte('/')
+	b.WriteString(strconv.FormatInt(a.PrincipalID, 10))
 	for _, v := range []string{string(q.Status), string(q.Type), q.InstanceUUID, q.ParentIdentifier,
 		strconv.FormatInt(q.ChangedFrom.UnixMilli(), 10), strconv.FormatInt(q.ChangedBefore.UnixMilli(), 10)} {
 		b.WriteByte(0)

@@ -682,6 +682,7 @@ func (s *Service) AttachPolicyToUser(ctx context.Context, a Actor, policyType, p
 	if err != nil {
 		return pca.Internal(fmt.Errorf("service: attach policy: %w", err))
 	}
+	s.invalidatePolicies(u.ID)
 	return nil
 }
 
@@ -708,6 +709,7 @@ func (s *Service) DetachPolicyFromUser(ctx context.Context, a Actor, policyType,
 	if err != nil {
 		return pca.Internal(fmt.Errorf("service: detach policy: %w", err))
 	}
+	s.invalidatePolicies(u.ID)
 	return nil
 }
 

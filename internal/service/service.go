@@ -57,6 +57,8 @@ type Service struct {
 
 	mu      sync.Mutex
 	signers map[string]crypto.Signer // CA signers by key ref
+
+	policies policyCache // parsed policies by principal (authz.go)
 }
 
 // tokenKeyName names the sealed NextToken HMAC key in the store.

@@ -351,7 +351,7 @@ func (s *Service) ListTags(ctx context.Context, a Actor, q TagQuery) (TagPage, e
 	if q.NextToken != "" {
 		var ok bool
 		if cursor, ok = s.openCursor(binding, q.NextToken); !ok {
-			return TagPage{}, pca.Invalid("NextToken", "The specified parameter NextToken is not valid: it was not issued by this service for this account and these filters.")
+			return TagPage{}, pca.Invalid("NextToken", "The specified parameter NextToken is not valid: it was not issued by this service for this caller and these filters.")
 		}
 	}
 	out := TagPage{Items: []store.TaggedResource{}}
@@ -407,12 +407,15 @@ func (s *Service) keepKind(ctx context.Context, a Actor, kind ResourceKind, in [
 	return out, nil
 }
 
-// tagBinding is the text a ListTags NextToken is bound to: the account and
-// the exact query (page size may change between pages).
+// tagBinding is the text a ListTags NextToken is bound to: the caller
+// (account and principal) and the exact query (page size may change between
+// pages).
 func tagBinding(a Actor, kind ResourceKind, ids []string, match []pca.Tag) string {
 	var b strings.Builder
 	b.WriteString("pcad-listtags-v1\x00")
 	b.WriteString(strconv.FormatInt(a.AccountID, 10))
+	b.WriteByte('/')
+	b.WriteString(strconv.FormatInt(a.PrincipalID, 10))
 	b.WriteByte(0)
 	b.WriteString(strconv.Itoa(int(kind)))
 	for _, id := range ids {
