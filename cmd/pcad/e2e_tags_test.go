@@ -84,7 +84,7 @@ func TestTagsTagUntagList(t *testing.T) {
 					t.Errorf("CA %s tags %s", id, got)
 				}
 			}
-			if got := lcLastLog(t, c, root.ID); got != "UPDATE: tags set: env=prod, team=pki" {
+			if got := lcLastLog(t, c, root.ID); !strings.HasPrefix(got, "UPDATE: TagResources by AccessKey ") || !strings.HasSuffix(got, "): tags set: env=prod, team=pki") {
 				t.Errorf("root's last log entry %q", got)
 			}
 			listTags := jArr(t, jObjects(t, list(t, c, nil), "List")[0], "Tags")
@@ -300,7 +300,7 @@ func TestTagsMoveResourceGroup(t *testing.T) {
 			// No RegionId: optional for this call.
 			mustCall(t, c, "MoveResourceGroup", with(move("ca", inst, "rg-red"), map[string]string{"RegionId": drop}))
 			mustCall(t, c, "MoveResourceGroup", move("ca", root.ID, "rg-green"))
-			if got := lcLastLog(t, c, sub.ID); got != `UPDATE: moved to resource group "rg-red"` {
+			if got := lcLastLog(t, c, sub.ID); !strings.HasPrefix(got, "UPDATE: MoveResourceGroup by AccessKey ") || !strings.HasSuffix(got, `): moved to resource group "rg-red"`) {
 				t.Errorf("sub-CA's last log entry %q", got)
 			}
 			for id, want := range map[string]string{sub.ID: "rg-red", root.ID: "rg-green"} {

@@ -132,7 +132,7 @@ func (a *API) authorized(action string, targets []target, fn openapi.HandlerFunc
 		if err := a.svc.Authorize(ctx, act, RAMAction(action), resources, net.ParseIP(r.SourceIP), r.Secure); err != nil {
 			return nil, err
 		}
-		res, err := fn(ctx, r)
+		res, err := fn(service.WithRequestID(ctx, r.RequestID), r)
 		if err == nil {
 			if arn, ok := createdARN[action]; ok {
 				if id := resultIdentifier(res); id != "" {

@@ -201,31 +201,125 @@ type CALogEntry struct {
 	Created time.Time
 }
 
+// caLogMax bounds the entries of one CA's log; the newest are kept.
+const caLogMax = 10000
+
+// caCreatingActions are the actions that create the CA their answer names
+// (the last item of the audit resource).
+var caCreatingActions = map[string]bool{
+	"CreateRootCACertificate":     true,
+	"CreateSubCACertificate":      true,
+	"CreateExternalCACertificate": true,
+}
+
+// caReadOnly reports whether action only reads: such calls are in the audit
+// log but not in a CA's log.
+func caReadOnly(action string) bool {
+	return strings.HasPrefix(action, "Describe") || strings.HasPrefix(action, "List") || strings.HasPrefix(action, "Get")
+}
+
 // CALog returns a CA of the caller's account and its log, oldest first.
+//
+// The log is served from the audit log: one entry per successful (Code
+// "OK") call that changed the CA, i.e. whose audit resource names
+// "ca/<identifier>" (alone or in its list) and that is not a read
+// (Describe*, List*, Get*). An entry is ADD for the call that created the CA,
+// UPDATE for any other. Its Content names the action, the caller's AccessKey
+// and the RequestId; the details the service recorded for that call (the
+// ca_events written under the same request id: subject, validity, quota,
+// tags, ...) follow it. Issuing certificates is not a change of the CA.
+// Changes made outside the API (no audit record) are not in the log. Log
+// entries written by older releases (without a request id) are shown as
+// written when they predate the CA's first audit-derived entry (before the
+// audit log existed), and otherwise left out: the audit log covers them.
 func (s *Service) CALog(ctx context.Context, a Actor, identifier string) (pca.CA, []CALogEntry, error) {
 	ca, err := s.GetCA(ctx, a, "Identifier", identifier)
 	if err != nil {
 		return pca.CA{}, nil, err
 	}
+	resource := "ca/" + ca.Identifier
+	var recs []store.AuditRecord
+	for after := int64(0); ; {
+		page, err := s.store.AuditRecordsForResource(ctx, a.AccountID, resource, after, auditPage)
+		if err != nil {
+			return pca.CA{}, nil, internal(err)
+		}
+		for _, r := range page {
+			if r.Code == "OK" && !caReadOnly(r.Action) && !isIssuance(r.Action) {
+				recs = append(recs, r)
+			}
+		}
+		if len(page) < auditPage {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
 	evs, err := s.store.ListCAEvents(ctx, a.AccountID, ca.ID)
 	if err != nil {
 		return pca.CA{}, nil, internal(err)
 	}
-	out := make([]CALogEntry, 0, len(evs))
+	details := map[string][]string{}
+	var out []CALogEntry
 	for _, ev := range evs {
-		out = append(out, CALogEntry{OpType: ev.OpType, Content: ev.Content, Created: ev.Created})
+		switch {
+		case ev.RequestID != "":
+			details[ev.RequestID] = append(details[ev.RequestID], ev.Content)
+		case len(recs) == 0 || ev.Created.Before(recs[0].At):
+			// Written before request ids were kept (older releases):
+			// shown as written while the audit log does not cover them.
+			out = append(out, CALogEntry{OpType: ev.OpType, Content: ev.Content, Created: ev.Created})
+		}
+	}
+	for _, r := range recs {
+		op := CAEventUpdate
+		if items := strings.Split(r.Resource, ","); caCreatingActions[r.Action] && items[len(items)-1] == resource {
+			op = CAEventAdd
+		}
+		content := fmt.Sprintf("%s by AccessKey %s (RequestId %s)", r.Action, r.AccessKeyID, r.RequestID)
+		if d := details[r.RequestID]; len(d) > 0 {
+			content += ": " + strings.Join(d, "; ")
+		}
+		out = append(out, CALogEntry{OpType: op, Content: content, Created: r.At})
+	}
+	if len(out) > caLogMax {
+		out = out[len(out)-caLogMax:]
 	}
 	return ca, out, nil
 }
 
-// caEvent appends an entry to the log of ca (only ca.AccountID and ca.ID are
-// used). op is CAEventAdd or CAEventUpdate; content is a human-readable
-// sentence. Call it after the change is stored. The log is an audit trail,
+// isIssuance reports whether action issues an end-entity certificate.
+func isIssuance(action string) bool {
+	switch action {
+	case "CreateServerCertificate", "CreateClientCertificate", "CreateServerCertificateWithCsr",
+		"CreateClientCertificateWithCsr", "CreateCustomCertificate":
+		return true
+	}
+	return false
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the API request id of the call, so that
+// the CA log details the call writes can be joined to its audit record.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// requestID returns the API request id ctx carries, "" outside the API.
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// caEvent records the details of a change of ca (only ca.AccountID and
+// ca.ID are used) under the call's request id; CALog shows them with the
+// call's audit record. op is CAEventAdd or CAEventUpdate; content is a
+// human-readable sentence. Call it after the change is stored. The log is an audit trail,
 // not part of the change: a failure to write it is logged, never returned,
 // and the write survives the caller's cancellation.
 func (s *Service) caEvent(ctx context.Context, ca pca.CA, op, content string) {
 	err := s.store.AddCAEvent(context.WithoutCancel(ctx), store.CAEvent{AccountID: ca.AccountID, CAID: ca.ID, OpType: op,
-		Content: content, Created: s.now().UTC()})
+		Content: content, Created: s.now().UTC(), RequestID: requestID(ctx)})
 	if err != nil {
 		s.log.Error("recording a CA event", "account", ca.AccountID, "ca", ca.ID, "op", op, "err", err)
 	}

@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/pcad-dev/pcad/internal/pca"
 )
@@ -93,6 +95,7 @@ func TestCAQueryTokensDoNotCross(t *testing.T) {
 func TestCAQueryAssignRange(t *testing.T) {
 	svc, a := newTestService(t)
 	ctx := context.Background()
+	created := time.Now()
 	_, sub := hierarchy(t, svc, a)
 	in, err := svc.Instance(ctx, a, sub.InstanceUUID)
 	if err != nil {
@@ -109,12 +112,42 @@ func TestCAQueryAssignRange(t *testing.T) {
 	if got, _ := svc.Instance(ctx, a, sub.InstanceUUID); got.TotalCount != 0 {
 		t.Errorf("quota changed to %d by refused calls", got.TotalCount)
 	}
-	got, err := svc.AssignCertificateCount(ctx, a, in.ID, math.MaxInt32)
+	assigned := time.Now()
+	got, err := svc.AssignCertificateCount(WithRequestID(ctx, "REQ-ASSIGN"), a, in.ID, math.MaxInt32)
 	if err != nil || got.TotalCount != math.MaxInt32 {
 		t.Fatalf("max total: %+v %v", got, err)
+	}
+	// The log is served from the audit log: record the calls as the API does.
+	sr := "ca/" + sub.Identifier
+	for _, e := range []AuditEntry{
+		{Time: created, RequestID: "REQ-CREATE", Action: "CreateSubCACertificate", Resource: "ca/" + sub.ParentIdentifier + "," + sr, Code: "OK"},
+		{RequestID: "REQ-READ", Action: "DescribeCACertificate", Resource: sr, Code: "OK"},
+		{RequestID: "REQ-BAD", Action: "AssignCertificateCount", Resource: sr, Code: "InvalidParameter.CertTotalCount"},
+		{Time: assigned, RequestID: "REQ-ASSIGN", Action: "AssignCertificateCount", Resource: sr, Code: "OK", AccessKeyID: "LTAItest"},
+	} {
+		e.AccountID = a.AccountID
+		svc.Audit(ctx, e)
 	}
 	_, log, err := svc.CALog(ctx, a, sub.Identifier)
 	if err != nil || len(log) != 2 || log[0].OpType != CAEventAdd || log[1].OpType != CAEventUpdate {
 		t.Fatalf("log %+v %v, want ADD then UPDATE", log, err)
+	}
+	if c := log[1].Content; !strings.Contains(c, "AssignCertificateCount by AccessKey LTAItest (RequestId REQ-ASSIGN)") ||
+		!strings.Contains(c, "set to 2147483647") {
+		t.Errorf("UPDATE content %q, want the call and its details", c)
+	}
+	_, rootLog, err := svc.CALog(ctx, a, sub.ParentIdentifier)
+	if err != nil || len(rootLog) != 1 || rootLog[0].OpType != CAEventUpdate {
+		t.Errorf("parent log %+v %v, want one UPDATE (signed the sub-CA)", rootLog, err)
+	}
+	// Entries of older releases (no request id) that the audit log does not
+	// cover are shown as written.
+	legacy, err := svc.CreateRootCA(ctx, a, RootCARequest{Subject: subject("Legacy"), Years: 10, Algorithm: pca.ECC256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, log, err := svc.CALog(ctx, a, legacy.Identifier); err != nil || len(log) != 1 || log[0].OpType != CAEventAdd ||
+		!strings.Contains(log[0].Content, "created ROOT CA") {
+		t.Errorf("legacy log %+v %v, want its ADD", log, err)
 	}
 }

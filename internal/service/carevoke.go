@@ -25,7 +25,7 @@ func (s *Service) RevokeCA(ctx context.Context, a Actor, identifier string) (pca
 	}
 	if err := s.store.AddCAEvent(ctx, store.CAEvent{AccountID: a.AccountID, CAID: ca.ID, OpType: "UPDATE",
 		Content: fmt.Sprintf("revoked %s CA %s at %s UTC", ca.Type, ca.SubjectDN, ca.RevokedAt.Format(time.DateTime)),
-		Created: s.now().UTC()}); err != nil {
+		Created: s.now().UTC(), RequestID: requestID(ctx)}); err != nil {
 		s.log.Error("recording a CA event", "ca", ca.Identifier, "err", err)
 	}
 	s.noteCAStatus(ctx, ca.ParentID)

@@ -257,6 +257,11 @@ type AuditStore interface {
 	AppendAudit(ctx context.Context, rec AuditRecord, chain func(AuditRecord) []byte) (AuditRecord, error)
 	// AuditRecords returns records with id > afterID in id order.
 	AuditRecords(ctx context.Context, afterID int64, limit int) ([]AuditRecord, error)
+	// AuditRecordsForResource returns the account's records with id > afterID
+	// whose resource is resource, or a comma-separated list holding it as
+	// one of its items, in id order (oldest first), at most limit of them.
+	// An empty resource matches nothing.
+	AuditRecordsForResource(ctx context.Context, accountID int64, resource string, afterID int64, limit int) ([]AuditRecord, error)
 }
 
 // CAQuery selects CAs of one account, newest first. Zero fields do not filter.
@@ -304,6 +309,9 @@ type CAEvent struct {
 	OpType    string // ADD or UPDATE
 	Content   string
 	Created   time.Time
+	// RequestID is the API call that made the change (the audit log's
+	// request_id); empty when the change was not made through the API.
+	RequestID string
 }
 
 // Idempotency is the record of one ClientToken.

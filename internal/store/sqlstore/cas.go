@@ -277,8 +277,8 @@ func affectedOne(res sql.Result, err error, what string) error {
 
 // AddCAEvent implements store.CAStore.
 func (s *Store) AddCAEvent(ctx context.Context, ev store.CAEvent) error {
-	_, err := s.db.ExecContext(ctx, "INSERT INTO ca_events (account_id, ca_id, op_type, content, created_at) VALUES (?, ?, ?, ?, ?)",
-		ev.AccountID, ev.CAID, ev.OpType, ev.Content, ms(ev.Created))
+	_, err := s.db.ExecContext(ctx, "INSERT INTO ca_events (account_id, ca_id, op_type, content, created_at, request_id) VALUES (?, ?, ?, ?, ?, ?)",
+		ev.AccountID, ev.CAID, ev.OpType, ev.Content, ms(ev.Created), ev.RequestID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: add ca event: %w", err)
 	}
@@ -287,7 +287,7 @@ func (s *Store) AddCAEvent(ctx context.Context, ev store.CAEvent) error {
 
 // ListCAEvents implements store.CAStore.
 func (s *Store) ListCAEvents(ctx context.Context, accountID, caID int64) ([]store.CAEvent, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT op_type, content, created_at FROM ca_events WHERE account_id = ? AND ca_id = ? ORDER BY id",
+	rows, err := s.db.QueryContext(ctx, "SELECT op_type, content, created_at, request_id FROM ca_events WHERE account_id = ? AND ca_id = ? ORDER BY id",
 		accountID, caID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list ca events: %w", err)
@@ -297,7 +297,7 @@ func (s *Store) ListCAEvents(ctx context.Context, accountID, caID int64) ([]stor
 	for rows.Next() {
 		ev := store.CAEvent{AccountID: accountID, CAID: caID}
 		var created int64
-		if err := rows.Scan(&ev.OpType, &ev.Content, &created); err != nil {
+		if err := rows.Scan(&ev.OpType, &ev.Content, &created, &ev.RequestID); err != nil {
 			return nil, fmt.Errorf("sqlstore: list ca events: %w", err)
 		}
 		ev.Created = fromMS(created)

@@ -82,8 +82,8 @@ func TestPostgresReplicasMigrate(t *testing.T) {
 	if err := late.DB().QueryRowContext(t.Context(), "SELECT COUNT(*) FROM goose_db_version WHERE version_id > 0").Scan(&versions); err != nil {
 		t.Fatal(err)
 	}
-	if versions != 3 {
-		t.Errorf("goose_db_version has %d applied versions, want 3 (each applied once)", versions)
+	if versions != 4 {
+		t.Errorf("goose_db_version has %d applied versions, want 4 (each applied once)", versions)
 	}
 }
 

@@ -469,7 +469,7 @@ func testCAEvents(t *testing.T, open opener) {
 	zone := time.FixedZone("UTC-03:00", -3*3600)
 	events := []store.CAEvent{
 		{AccountID: a.ID, CAID: ca1.ID, OpType: "ADD", Content: `{"Identifier":"` + ca1.Identifier + `"}`, Created: t0},
-		{AccountID: a.ID, CAID: ca2.ID, OpType: "ADD", Content: "sub-CA created", Created: t0.Add(time.Minute)},
+		{AccountID: a.ID, CAID: ca2.ID, OpType: "ADD", Content: "sub-CA created", Created: t0.Add(time.Minute), RequestID: "9F2C-REQ"},
 		{AccountID: b.ID, CAID: cb.ID, OpType: "ADD", Content: "other account", Created: t0.Add(2 * time.Minute)},
 		{AccountID: a.ID, CAID: ca1.ID, OpType: "UPDATE", Content: "alias → «prod» 🔐", Created: t0.Add(time.Hour + 123*time.Microsecond)},
 		{AccountID: a.ID, CAID: ca1.ID, OpType: "UPDATE", Content: "", Created: t0.Add(2 * time.Hour).In(zone)},

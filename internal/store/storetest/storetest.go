@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CAs/RevokeNotFound", testRevokeCANotFound},
 		{"CAs/Update", testUpdateCA},
 		{"CAs/Events", testCAEvents},
+		{"Audit/ForResource", testAuditForResource},
 		{"CAs/InstanceByID", testInstanceByID},
 		{"CAs/ListInstances", testListInstances},
 		{"CAList/Filters", testListCAsFilters},
