@@ -1,6 +1,7 @@
 // Command pcad is the pcad private certificate authority.
 //
-//	pcad serve [--addr 127.0.0.1:8080] [--data ./pcad-data] [--qps-per-user 10]
+//	pcad serve [--addr 127.0.0.1:8080] [--data ./pcad-data] [--db postgres://...] [--qps-per-user 10]
+//	pcad migrate [--db postgres://...] [--data ./pcad-data]
 //	pcad call [--endpoint URL] Action [Name=Value ...]
 //	pcad admin account|key|audit ... [--data ./pcad-data]
 //
@@ -35,6 +36,7 @@ func main() {
 const usage = `usage:
   pcad serve [flags]                   run the service
   pcad call [flags] Action [Name=Value ...]   call the API, signed with your AccessKey
+  pcad migrate [--db URL] [--data DIR] apply pending schema migrations and print the version
   pcad admin account|key|audit ...     offline administration of the data directory
 Run "pcad <command> -h" for the flags of a command.
 `
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serveCommand(ctx, args[1:], stdout, stderr)
 	case "call":
 		return callCommand(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return migrateCommand(ctx, args[1:], stdout, stderr)
 	case "admin":
 		return adminCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":

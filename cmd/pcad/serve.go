@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pcad-dev/pcad/internal/casapi"
@@ -29,6 +30,7 @@ import (
 type config struct {
 	Addr       string
 	Data       string
+	DB         string // --db: empty = SQLite under Data; postgres:// or postgresql:// = PostgreSQL
 	QPSPerUser float64
 	MasterKey  string // hex; empty: <data>/master.key, generated on first start
 	LogLevel   string
@@ -46,6 +48,7 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on (PCAD_ADDR)")
 	fs.StringVar(&c.Data, "data", "./pcad-data", "data directory: SQLite store, master key, credentials (PCAD_DATA)")
+	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (postgres://...) of the store; empty: SQLite under --data (PCAD_DB)")
 	fs.Float64Var(&c.QPSPerUser, "qps-per-user", 10, "requests per second per user and action; 0 turns throttling off (PCAD_QPS_PER_USER)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error (PCAD_LOG_LEVEL)")
 	fs.StringVar(&c.LimitsFile, "limits", "", "JSON file of request rates by action and by account, overriding --qps-per-user (PCAD_LIMITS)")
@@ -58,6 +61,9 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+	}
+	if err := checkDB(c.DB); err != nil {
+		return c, fmt.Errorf("serve: %w", err)
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
@@ -79,6 +85,35 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	return c, nil
 }
 
+// checkDB accepts the values of --db: empty (SQLite under --data) or a
+// postgres:// or postgresql:// URL. The error names only the scheme: the URL
+// may carry a password.
+func checkDB(db string) error {
+	if db == "" {
+		return nil
+	}
+	scheme, _, ok := strings.Cut(db, "://")
+	if ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql")) {
+		return nil
+	}
+	if !ok {
+		return errors.New("--db must be a postgres:// or postgresql:// URL (leave it empty for SQLite under --data)")
+	}
+	return fmt.Errorf("--db: unsupported scheme %q: use a postgres:// or postgresql:// URL (leave it empty for SQLite under --data)", scheme)
+}
+
+// openStore opens the store --db names: PostgreSQL for a postgres:// URL,
+// else SQLite at <data>/pcad.db. Both apply pending migrations.
+func openStore(ctx context.Context, db, data string) (*sqlstore.Store, error) {
+	if err := checkDB(db); err != nil {
+		return nil, err
+	}
+	if db != "" {
+		return sqlstore.OpenPostgres(ctx, db)
+	}
+	return sqlstore.OpenSQLite(ctx, filepath.Join(data, "pcad.db"))
+}
+
 // pkiPollInterval is how often the service checks for revocations made by
 // other replicas and for CRLs that need re-issuing.
 const pkiPollInterval = time.Second
@@ -92,7 +127,7 @@ type app struct {
 	log     *slog.Logger
 }
 
-// newApp opens the store under cfg.Data, loads the master key and wires the
+// newApp opens the store (cfg.DB, else SQLite under cfg.Data), loads the master key and wires the
 // service and the HTTP endpoints. The caller closes app.store.
 func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
@@ -113,7 +148,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(cfg.Data, "pcad.db"))
+	st, err := openStore(ctx, cfg.DB, cfg.Data)
 	if err != nil {
 		return nil, err
 	}
