@@ -230,5 +230,8 @@ func newLimiter(cfg config, logger *slog.Logger, actions ...map[string]openapi.H
 	if !limited(rc) {
 		return nil, nil
 	}
+	if cfg.rdb != nil { // --redis (redis.go)
+		return redisLimiter(cfg, rc), nil
+	}
 	return limiterAdapter{ratelimit.NewMemory(rc)}, nil
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/pcad-dev/pcad/internal/casapi"
 	"github.com/pcad-dev/pcad/internal/keys"
 	"github.com/pcad-dev/pcad/internal/openapi"
@@ -36,10 +38,14 @@ type config struct {
 	LogLevel   string
 	PublicURL  string // base of the CRL/OCSP/CA URLs in certificates; empty: http://<addr>
 	LimitsFile string // --limits: JSON request-rate table (limits.go); empty: --qps-per-user for all
+	Redis      string // --redis: redis:// URL of shared throttling and nonce state (redis.go); empty: in-process
 
 	now func() time.Time // service clock for tests; nil: time.Now
 
 	limits *limitTable // parsed LimitsFile (limits.go)
+
+	rdb         *redis.Client // opened from Redis by newApp (redis.go)
+	redisPrefix string        // tests: prefix of the Redis keys; empty: the packages' defaults
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (config, error) {
@@ -52,6 +58,7 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.QPSPerUser, "qps-per-user", 10, "requests per second per user and action; 0 turns throttling off (PCAD_QPS_PER_USER)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error (PCAD_LOG_LEVEL)")
 	fs.StringVar(&c.LimitsFile, "limits", "", "JSON file of request rates by action and by account, overriding --qps-per-user (PCAD_LIMITS)")
+	fs.StringVar(&c.Redis, "redis", "", "redis:// URL: keep throttling counters and signature nonces in Redis, shared by replicas; empty: in-process (PCAD_REDIS)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL of the public CRL, OCSP and CA-certificate endpoints that issued certificates name (default http://<addr>) (PCAD_PUBLIC_URL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -148,13 +155,26 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	if err != nil {
 		return nil, err
 	}
+	// --redis (redis.go): shared throttling counters and nonce cache.
+	if cfg.Redis != "" {
+		if cfg.rdb, err = openRedis(ctx, cfg.Redis); err != nil {
+			return nil, err
+		}
+	}
+	closeRedis := func() {
+		if cfg.rdb != nil {
+			cfg.rdb.Close()
+		}
+	}
 	st, err := openStore(ctx, cfg.DB, cfg.Data)
 	if err != nil {
+		closeRedis()
 		return nil, err
 	}
 	svc, err := service.New(ctx, service.Config{Store: st, Sealer: sealer, Logger: logger, Now: cfg.now, PublicURL: cfg.PublicURL})
 	if err != nil {
 		st.Close()
+		closeRedis()
 		return nil, err
 	}
 	// Request rates (--qps-per-user, --limits; limits.go), whose action names
@@ -162,6 +182,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	limiter, err := newLimiter(cfg, logger, casapi.Actions(svc), ramapi.Actions(svc))
 	if err != nil {
 		st.Close()
+		closeRedis()
 		return nil, err
 	}
 	api, err := openapi.NewHandler(openapi.Config{
@@ -169,6 +190,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		Actions: casapi.Actions(svc),
 		Keys:    keyLookup{svc},
 		Limiter: limiter,
+		Nonces:  redisNonces(cfg), // nil without --redis: in-process (redis.go)
 		Logger:  logger,
 
 		// Every call whose AccessKeyId exists goes to the hash-chained audit log (auditHook).
@@ -179,6 +201,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	})
 	if err != nil {
 		st.Close()
+		closeRedis()
 		return nil, err
 	}
 	mux := http.NewServeMux()
@@ -238,6 +261,9 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer a.store.Close()
+	if a.cfg.rdb != nil { // --redis
+		defer a.cfg.rdb.Close()
+	}
 	credPath, created, err := a.bootstrap(ctx)
 	if err != nil {
 		return err
@@ -295,7 +321,11 @@ func (k keyLookup) LookupAccessKey(ctx context.Context, id string) (openapi.Cred
 }
 
 // limiterAdapter adapts the rate limiter to the protocol layer.
-type limiterAdapter struct{ m *ratelimit.Memory }
+type limiterAdapter struct {
+	m interface { // *ratelimit.Memory, or *ratelimit.Redis with --redis
+		Allow(context.Context, string) (ratelimit.Decision, error)
+	}
+}
 
 func (l limiterAdapter) Allow(ctx context.Context, key string) (openapi.Decision, error) {
 	d, err := l.m.Allow(ctx, key)

@@ -102,6 +102,12 @@ func NewMemory(cfg Config) *Memory {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	return &Memory{cfg: cfg.clone(), tat: map[string]time.Time{}}
+}
+
+// clone returns c with its tables copied.
+func (c Config) clone() Config {
+	cfg := c
 	cfg.PerAction = maps.Clone(cfg.PerAction)
 	accounts := make(map[string]AccountRates, len(cfg.PerAccount))
 	for id, a := range cfg.PerAccount {
@@ -113,7 +119,7 @@ func NewMemory(cfg Config) *Memory {
 		accounts[id] = a
 	}
 	cfg.PerAccount = accounts
-	return &Memory{cfg: cfg, tat: map[string]time.Time{}}
+	return cfg
 }
 
 func (m *Memory) rate(key string) float64 {
