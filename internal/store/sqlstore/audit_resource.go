@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -22,25 +21,8 @@ func (s *Store) AuditRecordsForResource(ctx context.Context, accountID int64, re
 		return nil, nil
 	}
 	lit := likeEscaper.Replace(resource)
-	rows, err := s.db.QueryContext(ctx, `SELECT id, at, account_id, principal_id, access_key_id, action, resource, code, request_id, source_ip, prev_hash, hash
-		FROM audit_log WHERE account_id = ? AND id > ?
+	return s.queryAudit(ctx, "audit records for resource", `account_id = ? AND id > ?
 		AND (resource = ? OR resource LIKE ? ESCAPE '\' OR resource LIKE ? ESCAPE '\' OR resource LIKE ? ESCAPE '\')
 		ORDER BY id LIMIT `+strconv.Itoa(limit),
 		accountID, afterID, resource, lit+",%", "%,"+lit, "%,"+lit+",%")
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: audit records for resource: %w", err)
-	}
-	defer rows.Close()
-	var out []store.AuditRecord
-	for rows.Next() {
-		var r store.AuditRecord
-		var at int64
-		if err := rows.Scan(&r.ID, &at, &r.AccountID, &r.PrincipalID, &r.AccessKeyID, &r.Action, &r.Resource, &r.Code, &r.RequestID, &r.SourceIP,
-			&r.PrevHash, &r.Hash); err != nil {
-			return nil, fmt.Errorf("sqlstore: audit records for resource: %w", err)
-		}
-		r.At = fromMS(at)
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }

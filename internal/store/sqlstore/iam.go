@@ -365,10 +365,18 @@ func (s *Store) AuditRecords(ctx context.Context, afterID int64, limit int) ([]s
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, at, account_id, principal_id, access_key_id, action, resource, code, request_id, source_ip, prev_hash, hash
-		FROM audit_log WHERE id > ? ORDER BY id LIMIT `+strconv.Itoa(limit), afterID)
+	return s.queryAudit(ctx, "audit records", "id > ? ORDER BY id LIMIT "+strconv.Itoa(limit), afterID)
+}
+
+// auditColumns are the audit_log columns in the order scanAudit reads them.
+const auditColumns = "id, at, account_id, principal_id, access_key_id, action, resource, code, request_id, source_ip, prev_hash, hash"
+
+// queryAudit runs SELECT auditColumns FROM audit_log WHERE <where> and scans
+// the records; what names the query in errors.
+func (s *Store) queryAudit(ctx context.Context, what, where string, args ...any) ([]store.AuditRecord, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_log WHERE "+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: audit records: %w", err)
+		return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []store.AuditRecord
@@ -377,7 +385,7 @@ func (s *Store) AuditRecords(ctx context.Context, afterID int64, limit int) ([]s
 		var at int64
 		if err := rows.Scan(&r.ID, &at, &r.AccountID, &r.PrincipalID, &r.AccessKeyID, &r.Action, &r.Resource, &r.Code, &r.RequestID, &r.SourceIP,
 			&r.PrevHash, &r.Hash); err != nil {
-			return nil, fmt.Errorf("sqlstore: audit records: %w", err)
+			return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
 		}
 		r.At = fromMS(at)
 		out = append(out, r)
