@@ -8,78 +8,19 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pcad-dev/pcad/internal/pca"
+	"github.com/pcad-dev/pcad/internal/store/sqlstore/pgtest"
 )
-
-// pgSchema creates a fresh schema pcad_e2e_<random> on the server
-// PCAD_TEST_POSTGRES names (skipping the test when it is unset), drops it with
-// everything in it when t ends, and returns the DSN with its search_path.
-func pgSchema(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("PCAD_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("PCAD_TEST_POSTGRES is not set")
-	}
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("PCAD_TEST_POSTGRES must be a postgres:// URL: %q", dsn)
-	}
-	db := pgAdmin(t, dsn)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "pcad_e2e_" + hex.EncodeToString(b)
-	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		// Registered before the server starts, so it runs after the store is closed.
-		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-var (
-	pgAdminOnce sync.Once
-	pgAdminDB   *sql.DB
-	pgAdminErr  error
-)
-
-// pgAdmin is one small pool, shared by the test binary, that creates and
-// drops the test schemas ("pgx" is registered by sqlstore's driver import).
-func pgAdmin(t *testing.T, dsn string) *sql.DB {
-	pgAdminOnce.Do(func() {
-		pgAdminDB, pgAdminErr = sql.Open("pgx", dsn)
-		if pgAdminErr == nil {
-			pgAdminDB.SetMaxOpenConns(2)
-			pgAdminErr = pgAdminDB.PingContext(context.Background())
-		}
-	})
-	if pgAdminErr != nil {
-		t.Fatalf("connect to PCAD_TEST_POSTGRES: %v", pgAdminErr)
-	}
-	return pgAdminDB
-}
 
 func TestPostgresServe(t *testing.T) {
-	dsn := pgSchema(t)
+	dsn := pgtest.Schema(t, "pcad_e2e")
 	ts := startServerConfig(t, config{DB: dsn})
 	c := ts.client(t, "v3")
 
@@ -129,7 +70,7 @@ func TestPostgresServe(t *testing.T) {
 // TestPostgresMigrateEmpty runs `pcad migrate` on an empty schema: it creates
 // the tables and says so with the version.
 func TestPostgresMigrateEmpty(t *testing.T) {
-	dsn := pgSchema(t)
+	dsn := pgtest.Schema(t, "pcad_e2e")
 	var out, errb bytes.Buffer
 	if err := run(t.Context(), []string{"migrate", "--db", dsn}, &out, &errb); err != nil {
 		t.Fatalf("pcad migrate: %v\n%s", err, errb.String())
