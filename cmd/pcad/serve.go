@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/pcad-dev/pcad/internal/casapi"
 	"github.com/pcad-dev/pcad/internal/keys"
+	"github.com/pcad-dev/pcad/internal/metrics"
 	"github.com/pcad-dev/pcad/internal/openapi"
 	"github.com/pcad-dev/pcad/internal/pkixhttp"
 	"github.com/pcad-dev/pcad/internal/ramapi"
@@ -185,6 +187,8 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		closeRedis()
 		return nil, err
 	}
+	// GET /metrics (Prometheus text format; internal/metrics).
+	mx := metrics.New(metrics.Options{Leading: svc.Leading, Version: version})
 	api, err := openapi.NewHandler(openapi.Config{
 		Version: casapi.Version,
 		Actions: casapi.Actions(svc),
@@ -195,6 +199,8 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 
 		// Every call whose AccessKeyId exists goes to the hash-chained audit log (auditHook).
 		Audit: auditHook(svc),
+		// Every call is counted and timed by action and answer code.
+		Observe: mx.ObserveCall,
 
 		// RAM-compatible users, AccessKeys and policies on the same endpoint (internal/ramapi).
 		MoreVersions: map[string]map[string]openapi.HandlerFunc{ramapi.Version: ramapi.Actions(svc)},
@@ -221,7 +227,8 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		}
 		io.WriteString(w, "ok\n")
 	})
-	return &app{cfg: cfg, store: st, svc: svc, handler: pkixhttp.Handler(svc, logger, mux), log: logger}, nil
+	mux.Handle("GET /metrics", mx.Handler())
+	return &app{cfg: cfg, store: st, svc: svc, handler: mx.Wrap(pkixhttp.Handler(svc, logger, mux)), log: logger}, nil
 }
 
 // bootstrap creates the first account on an empty store and writes its
@@ -337,5 +344,20 @@ func auditHook(svc *service.Service) func(context.Context, openapi.AuditEvent) {
 	return func(ctx context.Context, e openapi.AuditEvent) {
 		svc.Audit(ctx, service.AuditEntry{Time: e.Time, RequestID: e.RequestID, Action: e.Action, AccessKeyID: e.AccessKeyID,
 			AccountID: e.AccountID, PrincipalID: e.PrincipalID, SourceIP: e.SourceIP, Resource: e.Resource, Code: e.Code})
+	}
+}
+
+// version names this build in /metrics (pcad_build_info): set at link time
+// with -ldflags "-X main.version=v1.2.3", else the module's version from
+// the build information, else "dev".
+var version = ""
+
+func init() {
+	if version != "" {
+		return
+	}
+	version = "dev"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		version = bi.Main.Version
 	}
 }

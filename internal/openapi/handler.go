@@ -102,7 +102,12 @@ type Config struct {
 	// Audit, if set, is called once for every request whose AccessKeyId
 	// names an existing key, after the outcome is known and before the
 	// answer is written. It must not fail the request; errors are its own.
-	Audit        func(ctx context.Context, e AuditEvent)
+	Audit func(ctx context.Context, e AuditEvent)
+	// Observe, if set, is called once for every request after the answer is
+	// written: the action ("" when the request named no served action), the
+	// answer's Code ("OK" on success) and HTTP status, and the time taken.
+	// It must be cheap and must not block (metrics).
+	Observe      func(action, code string, status int, took time.Duration)
 	Keys         KeyLookup        // AccessKey lookup
 	Nonces       NonceCache       // nil: a MemoryNonceCache is made
 	Limiter      Limiter          // nil: no throttling
@@ -236,6 +241,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write(body)
 	}
 	h.logRequest(ctx, r, ex, status, we)
+	if h.cfg.Observe != nil {
+		code := "OK"
+		if we != nil {
+			code = we.code
+		}
+		h.cfg.Observe(ex.action, code, status, h.cfg.Now().Sub(ex.start))
+	}
 }
 
 // serve runs the checks in the order documented on NewHandler and calls the

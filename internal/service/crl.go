@@ -132,8 +132,9 @@ func (s *Service) buildCRL(ctx context.Context, p *pkiCA) (store.CRLRecord, erro
 }
 
 // Poll brings the public side up to date once: it notices revocations and
-// CA status changes made by any replica (dropping stale OCSP answers) and
-// rebuilds CRLs that are stale or near their NextUpdate.
+// CA status changes made by any replica (dropping stale OCSP answers) and,
+// on the one replica that holds the background lease (leader.go), rebuilds
+// CRLs that are stale or near their NextUpdate.
 func (s *Service) Poll(ctx context.Context) error {
 	states, err := s.store.CAStates(ctx)
 	if err != nil {
@@ -158,6 +159,9 @@ func (s *Service) Poll(ctx context.Context) error {
 		if err := s.reloadCAs(ctx); err != nil {
 			return err
 		}
+	}
+	if !s.leadNow(ctx) {
+		return nil // another replica rebuilds CRLs; this one serves what it stores
 	}
 	now := s.now()
 	var errs []error
@@ -184,6 +188,7 @@ func (s *Service) Poll(ctx context.Context) error {
 func (s *Service) RunPKI(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	defer s.releaseLead()
 	for {
 		if err := s.Poll(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("pki poll", "err", err)

@@ -54,6 +54,7 @@ type Service struct {
 	tokenKey  []byte
 	publicURL string
 	pki       *pkiState
+	lead      *leader // background-work lease (leader.go)
 
 	mu      sync.Mutex
 	signers map[string]crypto.Signer // CA signers by key ref
@@ -71,7 +72,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, errors.New("service: Store and Sealer are required")
 	}
 	s := &Service{store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"), pki: newPKIState(), signers: map[string]crypto.Signer{}}
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), pki: newPKIState(), lead: newLeader(), signers: map[string]crypto.Signer{}}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -156,6 +156,7 @@ type Store interface {
 	PKIStore
 	IAMStore
 	AuditStore
+	LeaseStore
 }
 
 // UserUpdate changes a RAM user; nil fields are left as they are.
@@ -426,4 +427,19 @@ type CAState struct {
 	CRLNumber     int64
 	CRLBuiltSeq   int64
 	CRLNextUpdate time.Time
+}
+
+// LeaseStore elects one holder at a time for each named background job among
+// the replicas sharing a store. Leases expire rather than being held by a
+// connection, so a holder that dies loses its lease after its ttl at most.
+// Replicas' clocks must agree to well within a ttl.
+type LeaseStore interface {
+	// AcquireLease makes holder the holder of the lease name until now+ttl
+	// when the lease is free, expired at now, or already holder's (renewal),
+	// and reports whether holder holds it afterwards. Of concurrent callers
+	// for a free lease exactly one gets it.
+	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	// ReleaseLease ends holder's lease name at once so that another replica
+	// can take it; it does nothing when holder does not hold it.
+	ReleaseLease(ctx context.Context, name, holder string) error
 }

@@ -114,6 +114,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PKI/CRL", testCRL},
 		{"PKI/CRLConcurrent", testCRLConcurrent},
 		{"Context/CanceledLifecycle", testCanceledLifecycle},
+		{"Leases/Sequence", testLeaseSequence},
+		{"Leases/Concurrent", testLeaseConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
