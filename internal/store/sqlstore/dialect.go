@@ -164,18 +164,29 @@ func (c conn) insertID(ctx context.Context, query string, args ...any) (int64, e
 type sqlTx struct {
 	tx *sql.Tx
 	e  *engine
+	// ctx, when set, replaces the context every statement is given: a
+	// transaction of a commit group (groupcommit.go) must not be interrupted
+	// by one caller's context.
+	ctx context.Context
+}
+
+func (t *sqlTx) use(ctx context.Context) context.Context {
+	if t.ctx != nil {
+		return t.ctx
+	}
+	return ctx
 }
 
 func (t *sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.e.q(query), args...)
+	return t.tx.ExecContext(t.use(ctx), t.e.q(query), args...)
 }
 
 func (t *sqlTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.e.q(query), args...)
+	return t.tx.QueryContext(t.use(ctx), t.e.q(query), args...)
 }
 
 func (t *sqlTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.e.q(query), args...)
+	return t.tx.QueryRowContext(t.use(ctx), t.e.q(query), args...)
 }
 
 // insertID runs an INSERT and returns the id of the new row.

@@ -38,6 +38,7 @@ var migrations embed.FS
 // Store is a store.Store backed by database/sql.
 type Store struct {
 	db conn
+	gc *committer // SQLite: the group committer of write transactions (groupcommit.go)
 }
 
 func newStore(db *sql.DB, d dialect) *Store {
@@ -60,7 +61,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		f.Close()
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -76,7 +77,9 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return newStore(db, dialectSQLite), nil
+	s := newStore(db, dialectSQLite)
+	s.gc = newCommitter(db, s.db.e)
+	return s, nil
 }
 
 // OpenPostgres connects to the PostgreSQL database dsn names (a URL or
@@ -149,15 +152,24 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close implements store.Store.
-func (s *Store) Close() error { return s.db.db.Close() }
+func (s *Store) Close() error {
+	if s.gc != nil {
+		s.gc.close()
+	}
+	return s.db.db.Close()
+}
 
 // inTx runs fn in a write transaction, committing when fn returns nil.
 //
-// On SQLite the transaction is BEGIN IMMEDIATE (the _txlock DSN setting), so
-// write transactions run one at a time. On PostgreSQL it is READ COMMITTED:
-// every read-modify-write in fn must be safe on its own, through an upsert,
-// a conditional UPDATE, a row lock (engine.forUpdate) or sqlTx.lock.
+// On SQLite fn runs in the next commit group (groupcommit.go): write
+// transactions run one at a time, and concurrent ones share a COMMIT. On
+// PostgreSQL it is READ COMMITTED: every read-modify-write in fn must be safe
+// on its own, through an upsert, a conditional UPDATE, a row lock
+// (engine.forUpdate) or sqlTx.lock.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlTx) error) error {
+	if s.gc != nil {
+		return s.gc.do(ctx, fn)
+	}
 	raw, err := s.db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
