@@ -28,13 +28,15 @@ import (
 	"github.com/aliyun/credentials-go/credentials/providers"
 
 	"github.com/pcad-dev/pcad/internal/keys"
+	"github.com/pcad-dev/pcad/internal/store/sqlstore/pgtest"
 )
 
-// runAdmin runs `pcad admin args...` as main does, with PCAD_DATA and
-// PCAD_MASTER_KEY cleared.
+// runAdmin runs `pcad admin args...` as main does, with PCAD_DATA, PCAD_DB
+// and PCAD_MASTER_KEY cleared.
 func runAdmin(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	t.Setenv("PCAD_DATA", "")
+	t.Setenv("PCAD_DB", "")
 	t.Setenv("PCAD_MASTER_KEY", "")
 	var out, errb bytes.Buffer
 	err = run(context.Background(), append([]string{"admin"}, args...), &out, &errb)
@@ -565,4 +567,81 @@ func auditTableBytes(t *testing.T, db *sql.DB) []byte {
 		t.Fatalf("audit_log: %d rows, %v", n, err)
 	}
 	return out
+}
+
+// TestAdminDB: every admin command works on a PostgreSQL store (--db or
+// PCAD_DB), with the master key from --data's master.key or
+// PCAD_MASTER_KEY; without a master key it refuses and makes none.
+func TestAdminDB(t *testing.T) {
+	dsn := pgtest.Schema(t, "pcad_admin")
+	ts := startServerConfig(t, config{DB: dsn})
+	dir := ts.app.cfg.Data
+	c := ts.client(t, "v3")
+	createRoot(t, c, "ECC_256", nil)
+	mustCall(t, c, "ListCert", nil)
+	owner, err := ts.app.svc.LookupAccessKey(t.Context(), ts.keyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	accounts := mustAdmin(t, "account", "list", "--data", dir, "--db", dsn)
+	if !strings.Contains(accounts, fmt.Sprint(owner.AccountID)) || !strings.Contains(accounts, "default") {
+		t.Errorf("account list --db:\n%s", accounts)
+	}
+	if out := mustAdmin(t, "audit", "verify", "--data", dir, "--db", dsn); !strings.HasPrefix(out, "audit log OK: 2 records; sealed head: record 2") {
+		t.Errorf("audit verify --db:\n%s", out)
+	}
+
+	// account create on PostgreSQL; the new key works on the running server.
+	cred := filepath.Join(t.TempDir(), "b.ini")
+	mustAdmin(t, "account", "create", "--data", dir, "--db", dsn, "--credentials-out", cred, "--name", "team-b")
+	idB, _ := readCredentials(t, cred)
+	mustCall(t, officialClient(t, ts, cred, "v1"), "ListCert", nil)
+	if keys := mustAdmin(t, "key", "list", "--data", dir, "--db", dsn); !strings.Contains(keys, ts.keyID) || !strings.Contains(keys, idB) {
+		t.Errorf("key list --db:\n%s", keys)
+	}
+	if recs := exportLines(t, dir, "--db", dsn); len(recs) != 4 || recs[2]["action"] != "pcad admin account create" || recs[3]["access_key_id"] != idB {
+		t.Errorf("audit export --db: %v", recs)
+	}
+	// The SQLite store under --data was never made.
+	if _, err := os.Stat(filepath.Join(dir, "pcad.db")); err == nil {
+		t.Error("admin --db created a SQLite store under --data")
+	}
+
+	// PCAD_DB and PCAD_MASTER_KEY, with no --data at all.
+	master, err := os.ReadFile(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	t.Setenv("PCAD_DB", dsn)
+	t.Setenv("PCAD_MASTER_KEY", strings.TrimSpace(string(master)))
+	t.Setenv("PCAD_DATA", "")
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"admin", "account", "list"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "team-b") {
+		t.Errorf("account list with PCAD_DB: %v\n%s", err, out.String())
+	}
+
+	// No master key: refused, and none is generated.
+	empty := t.TempDir()
+	_, _, err = runAdmin(t, "account", "list", "--data", empty, "--db", dsn)
+	if err == nil || !strings.Contains(err.Error(), "needs its master key") {
+		t.Errorf("account list --db without a master key: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(empty, "master.key")); err == nil {
+		t.Error("a master key was generated for a PostgreSQL store")
+	}
+	// --db takes only PostgreSQL URLs.
+	if _, _, err := runAdmin(t, "account", "list", "--data", dir, "--db", "mysql://root:hunter2@db/x"); err == nil ||
+		!strings.Contains(err.Error(), "postgres://") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("account list --db mysql://...: %v", err)
+	}
+
+	// Tampering in PostgreSQL is found through --db.
+	if _, err := ts.app.store.DB().Exec("UPDATE audit_log SET code = 'Forbidden' WHERE id = 2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runAdmin(t, "audit", "verify", "--data", dir, "--db", dsn); err == nil || !strings.Contains(err.Error(), "FAILED at record 2") {
+		t.Errorf("audit verify --db after tampering: %v", err)
+	}
 }
