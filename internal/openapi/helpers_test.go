@@ -123,7 +123,7 @@ type testServer struct {
 
 // newTestServer builds the handler under test with a fixed clock, the fake
 // keys, sequential request ids and a JSON logger into a buffer.
-func newTestServer(t *testing.T, mutate func(*Config)) *testServer {
+func newTestServer(t testing.TB, mutate func(*Config)) *testServer {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	var n atomic.Int64
