@@ -35,11 +35,17 @@ const adminUsage = `usage:
       copy the SQLite store under DIR into an empty PostgreSQL database,
       then verify every table and the audit chain there (stop the server
       on DIR first)
+  pcad admin rotate-master-key [--new-key-file FILE] [--data DIR] [--db URL]
+      re-wrap every data key under a new master key (FILE, else
+      $PCAD_NEW_MASTER_KEY, else a new key in <data>/master.key.new) and
+      re-seal values still under the master key itself; resumable; the
+      file-based default master.key is replaced at the end
 
 These work on the store itself, whether the server runs or not: the
 SQLite store under --data, or the PostgreSQL store --db names.
 --data defaults to $PCAD_DATA, else ./pcad-data; --db to $PCAD_DB. The
-master key is $PCAD_MASTER_KEY, else <data>/master.key, as for pcad serve.
+master key is $PCAD_MASTER_KEY, else the file $PCAD_MASTER_KEY_FILE names,
+else <data>/master.key, as for pcad serve.
 `
 
 // adminCmd is one admin command: its arguments after the command's name.
@@ -56,7 +62,8 @@ var (
 		"audit export":   adminAuditExport,
 	}
 	adminVerbs = map[string]adminCmd{
-		"migrate-store": adminMigrateStore, // migratestore.go
+		"migrate-store":     adminMigrateStore,    // migratestore.go
+		"rotate-master-key": adminRotateMasterKey, // rotate.go
 	}
 )
 
@@ -157,12 +164,18 @@ func (f *adminFlags) run(ctx context.Context, args []string, fn func(*app) error
 // hold the same key, so a key made on this machine would be a trap. Pending
 // migrations are applied, as `pcad serve` would.
 func openAdmin(ctx context.Context, dir, db string, create bool, stderr io.Writer) (*app, error) {
-	cfg := config{Data: dir, DB: db, MasterKey: os.Getenv("PCAD_MASTER_KEY")}
+	cfg := config{Data: dir, DB: db, MasterKey: os.Getenv("PCAD_MASTER_KEY"), MasterKeyFile: os.Getenv("PCAD_MASTER_KEY_FILE")}
+	if cfg.MasterKey != "" && cfg.MasterKeyFile != "" {
+		return nil, errors.New("admin: both PCAD_MASTER_KEY and PCAD_MASTER_KEY_FILE are set: set one")
+	}
 	keyFile := filepath.Join(dir, "master.key")
+	if cfg.MasterKeyFile != "" {
+		keyFile = cfg.MasterKeyFile
+	}
 	if db != "" {
 		if cfg.MasterKey == "" {
 			if _, err := os.Stat(keyFile); err != nil {
-				return nil, fmt.Errorf("admin: the PostgreSQL store needs its master key: set PCAD_MASTER_KEY, or --data to the directory holding master.key (%v)", err)
+				return nil, fmt.Errorf("admin: the PostgreSQL store needs its master key: set PCAD_MASTER_KEY or PCAD_MASTER_KEY_FILE, or --data to the directory holding master.key (%v)", err)
 			}
 		}
 	} else {
@@ -176,7 +189,7 @@ func openAdmin(ctx context.Context, dir, db string, create bool, stderr io.Write
 			return nil, fmt.Errorf("admin: %w", err)
 		case cfg.MasterKey == "":
 			if _, err := os.Stat(keyFile); err != nil {
-				return nil, fmt.Errorf("admin: the store %s needs its master key: %v (set PCAD_MASTER_KEY if it is kept elsewhere)", sqlite, err)
+				return nil, fmt.Errorf("admin: the store %s needs its master key: %v (set PCAD_MASTER_KEY or PCAD_MASTER_KEY_FILE if it is kept elsewhere)", sqlite, err)
 			}
 		}
 	}

@@ -14,11 +14,12 @@ import (
 	"time"
 
 	"github.com/pcad-dev/pcad/internal/casapi"
+	"github.com/pcad-dev/pcad/internal/keys"
 )
 
 // redisPair starts two pcad replicas sharing PCAD_TEST_REDIS (under a key
 // prefix of the test's own) and a master key, each with its own SQLite
-// store. The bootstrap AccessKey of a is copied, sealed, into b's store, so
+// store. The bootstrap AccessKey of a is copied, sealed under b's data key, into b's store, so
 // that one AccessKey works on both, as with a shared PostgreSQL store; the
 // only state the replicas share is then Redis. Skipped without
 // PCAD_TEST_REDIS.
@@ -41,6 +42,14 @@ func redisPair(t *testing.T, qps float64) (a, b *testServer) {
 	}
 	rec, err := a.app.store.GetAccessKey(t.Context(), a.keyID)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Each store has its own data keys: seal the secret again for b's.
+	ringB, err := keys.OpenKeyring(t.Context(), master, b.app.store, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.SecretSealed, err = ringB.Seal([]byte(a.secret), keys.AccessKeyAAD(a.keyID)); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.app.store.AddAccessKey(t.Context(), rec, 10); err != nil {

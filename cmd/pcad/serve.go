@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,7 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pcad-dev/pcad/internal/casapi"
-	"github.com/pcad-dev/pcad/internal/keys"
+	"github.com/pcad-dev/pcad/internal/console"
 	"github.com/pcad-dev/pcad/internal/metrics"
 	"github.com/pcad-dev/pcad/internal/openapi"
 	"github.com/pcad-dev/pcad/internal/pkixhttp"
@@ -36,15 +35,19 @@ type config struct {
 	Data       string
 	DB         string // --db: empty = SQLite under Data; postgres:// or postgresql:// = PostgreSQL
 	QPSPerUser float64
-	MasterKey  string // hex; empty: <data>/master.key, generated on first start
+	MasterKey  string // PCAD_MASTER_KEY, hex; MasterKey and MasterKeyFile empty: <data>/master.key (rotate.go)
 	LogLevel   string
 	PublicURL  string // base of the CRL/OCSP/CA URLs in certificates; empty: http://<addr>
 	LimitsFile string // --limits: JSON request-rate table (limits.go); empty: --qps-per-user for all
 	Redis      string // --redis: redis:// URL of shared throttling and nonce state (redis.go); empty: in-process
+	TrustProxy string // --trust-proxy: CIDRs of load balancers whose X-Forwarded-For names the client (proxy.go)
+
+	MasterKeyFile string // --master-key-file (PCAD_MASTER_KEY_FILE): file holding the hex master key
 
 	now func() time.Time // service clock for tests; nil: time.Now
 
-	limits *limitTable // parsed LimitsFile (limits.go)
+	limits  *limitTable    // parsed LimitsFile (limits.go)
+	proxies trustedProxies // parsed TrustProxy (proxy.go)
 
 	rdb         *redis.Client // opened from Redis by newApp (redis.go)
 	redisPrefix string        // tests: prefix of the Redis keys; empty: the packages' defaults
@@ -59,8 +62,10 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (postgres://...) of the store; empty: SQLite under --data (PCAD_DB)")
 	fs.Float64Var(&c.QPSPerUser, "qps-per-user", 10, "requests per second per user and action; 0 turns throttling off (PCAD_QPS_PER_USER)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error (PCAD_LOG_LEVEL)")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", "", "file holding the master key (64 hex digits); default: $PCAD_MASTER_KEY, else <data>/master.key, generated on a fresh store (PCAD_MASTER_KEY_FILE)")
 	fs.StringVar(&c.LimitsFile, "limits", "", "JSON file of request rates by action and by account, overriding --qps-per-user (PCAD_LIMITS)")
 	fs.StringVar(&c.Redis, "redis", "", "redis:// URL: keep throttling counters and signature nonces in Redis, shared by replicas; empty: in-process (PCAD_REDIS)")
+	fs.StringVar(&c.TrustProxy, "trust-proxy", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For header names the client, for the audit log and acs:SourceIp (PCAD_TRUST_PROXY)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL of the public CRL, OCSP and CA-certificate endpoints that issued certificates name (default http://<addr>) (PCAD_PUBLIC_URL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -83,6 +88,11 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	if c.QPSPerUser < 0 {
 		return c, fmt.Errorf("serve: --qps-per-user must be >= 0, got %v", c.QPSPerUser)
 	}
+	proxies, err := parseTrustedProxies(c.TrustProxy)
+	if err != nil {
+		return c, fmt.Errorf("serve: %w", err)
+	}
+	c.proxies = proxies
 	if c.LimitsFile != "" { // --limits, see limits.go
 		lt, err := loadLimits(c.LimitsFile)
 		if err != nil {
@@ -91,6 +101,9 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 		c.limits = lt
 	}
 	c.MasterKey = os.Getenv("PCAD_MASTER_KEY")
+	if c.MasterKey != "" && c.MasterKeyFile != "" {
+		return c, errors.New("serve: both --master-key-file (PCAD_MASTER_KEY_FILE) and PCAD_MASTER_KEY are set: set one")
+	}
 	return c, nil
 }
 
@@ -142,21 +155,12 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	var master []byte
-	var err error
-	if cfg.MasterKey != "" {
-		master, err = keys.ParseMasterKey(cfg.MasterKey)
-		if err != nil {
-			return nil, fmt.Errorf("PCAD_MASTER_KEY: %w", err)
-		}
-	} else if master, _, err = keys.LoadOrCreateMasterKey(filepath.Join(cfg.Data, "master.key"), rand.Reader); err != nil {
-		return nil, err
-	}
-	sealer, err := keys.NewSealer(master, rand.Reader)
-	clear(master)
+	// The master key (rotate.go): read now, checked against the store once it is open.
+	master, err := loadMasterKey(cfg)
 	if err != nil {
 		return nil, err
 	}
+	defer clear(master.key)
 	// --redis (redis.go): shared throttling counters and nonce cache.
 	if cfg.Redis != "" {
 		if cfg.rdb, err = openRedis(ctx, cfg.Redis); err != nil {
@@ -173,7 +177,14 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		closeRedis()
 		return nil, err
 	}
-	svc, err := service.New(ctx, service.Config{Store: st, Sealer: sealer, Logger: logger, Now: cfg.now, PublicURL: cfg.PublicURL})
+	// A wrong master key, or a rotation left half done, stops here, before anything is written.
+	ring, err := openKeyring(ctx, st, master)
+	if err != nil {
+		st.Close()
+		closeRedis()
+		return nil, err
+	}
+	svc, err := service.New(ctx, service.Config{Store: st, Keyring: ring, Logger: logger, Now: cfg.now, PublicURL: cfg.PublicURL})
 	if err != nil {
 		st.Close()
 		closeRedis()
@@ -228,7 +239,8 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /metrics", mx.Handler())
-	return &app{cfg: cfg, store: st, svc: svc, handler: mx.Wrap(pkixhttp.Handler(svc, logger, mux)), log: logger}, nil
+	mux.Handle("/console/", console.Handler()) // the web console, a client of the API above (internal/console)
+	return &app{cfg: cfg, store: st, svc: svc, handler: mx.Wrap(cfg.proxies.handler(pkixhttp.Handler(svc, logger, mux))), log: logger}, nil
 }
 
 // bootstrap creates the first account on an empty store and writes its

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -149,4 +150,40 @@ func tamperSignature(r *http.Request, v1 bool) {
 	auth := r.Header.Get("Authorization")
 	i := strings.LastIndex(auth, "Signature=")
 	r.Header.Set("Authorization", auth[:i+len("Signature=")]+flip(auth[i+len("Signature="):]))
+}
+
+// FuzzParams decodes arbitrary query strings into Params and reads them as
+// flattened lists and objects (Tags.N.Key, ApiPassthrough...): never a
+// panic, every element read back is a parameter that was sent, and a list
+// stops at its first gap.
+//
+//	go test ./internal/openapi -run '^$' -fuzz FuzzParams -fuzztime 10m
+func FuzzParams(f *testing.F) {
+	f.Add("Tags.1.Key=a&Tags.1.Value=b&Tags.2.Key=c&Tags.3.Value=d", "Tags")
+	f.Add("Names.1=x&Names.2=y&Names.4=z", "Names")
+	f.Add("A.1.B.C=1&A.1.=2&A.1=3", "A")
+	f.Fuzz(func(t *testing.T, rawQuery, name string) {
+		v, err := url.ParseQuery(rawQuery)
+		if err != nil {
+			return
+		}
+		p := NewParams(v)
+		for i, item := range p.List(name) {
+			key := name + "." + strconv.Itoa(i+1)
+			if got, ok := p.Get(key); !ok || got != item {
+				t.Fatalf("List(%q)[%d] = %q, but %s = %q (%v)", name, i, item, key, got, ok)
+			}
+		}
+		for i, obj := range p.Objects(name) {
+			if len(obj) == 0 {
+				t.Fatalf("Objects(%q)[%d] is empty", name, i)
+			}
+			for field, val := range obj {
+				key := name + "." + strconv.Itoa(i+1) + "." + field
+				if got, ok := p.Get(key); !ok || got != val {
+					t.Fatalf("Objects(%q)[%d][%q] = %q, but %s = %q (%v)", name, i, field, val, key, got, ok)
+				}
+			}
+		}
+	})
 }

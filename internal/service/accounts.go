@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/pcad-dev/pcad/internal/keys"
 	"github.com/pcad-dev/pcad/internal/pca"
 	"github.com/pcad-dev/pcad/internal/store"
 )
@@ -55,7 +56,7 @@ func (s *Service) CreateAccount(ctx context.Context, name string) (pca.Account, 
 		return pca.Account{}, pca.AccessKey{}, fmt.Errorf("service: access key secret: %w", err)
 	}
 	k := pca.AccessKey{ID: "LTAI" + id, Secret: secret, Active: true, Created: s.now().UTC()}
-	sealed, err := s.sealer.Seal([]byte(secret), []byte("ak:"+k.ID))
+	sealed, err := s.sealer.Seal([]byte(secret), keys.AccessKeyAAD(k.ID))
 	if err != nil {
 		return pca.Account{}, pca.AccessKey{}, fmt.Errorf("service: seal secret: %w", err)
 	}
@@ -77,7 +78,7 @@ func (s *Service) LookupAccessKey(ctx context.Context, id string) (pca.AccessKey
 	if err != nil {
 		return pca.AccessKey{}, pca.Internal(err)
 	}
-	secret, err := s.sealer.Open(rec.SecretSealed, []byte("ak:"+rec.ID))
+	secret, err := s.sealer.Open(ctx, rec.SecretSealed, keys.AccessKeyAAD(rec.ID))
 	if err != nil {
 		return pca.AccessKey{}, pca.Internal(fmt.Errorf("service: open access key secret: %w", err))
 	}

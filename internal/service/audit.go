@@ -15,8 +15,8 @@ package service
 // time). PrevHash is empty for the first record. Every field has a fixed
 // place and a length, so two different records never encode alike. The
 // record id is not covered: the store assigns it after the hash is made.
-// K is a 32-byte server secret ("audit-hmac"), sealed under the master key
-// like the other server secrets.
+// K is a 32-byte server secret ("audit-hmac"), sealed like the other server
+// secrets (package keys: under a data key wrapped by the master key).
 //
 // Why a keyed hash: with a plain SHA-256 anyone who can write to the database
 // could edit a record and recompute every hash after it, or append invented
@@ -25,8 +25,8 @@ package service
 //
 // The chain alone cannot show that records were cut off its end. So after
 // each append the service also moves the audit head, a server secret
-// ("audit-head") holding the newest record's id and hash, sealed (AES-256-GCM)
-// under the master key: it cannot be forged without it. The head moves
+// ("audit-head") holding the newest record's id and hash, sealed (AES-256-GCM,
+// under a data key wrapped by the master key): it cannot be forged without it. The head moves
 // forward only (store.SwapSecret, compare-and-swap), and only over records
 // that chain from the record it names: a log cut short stays visibly short
 // even as new calls are appended. VerifyAudit checks every record and that
@@ -54,6 +54,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pcad-dev/pcad/internal/keys"
 	"github.com/pcad-dev/pcad/internal/store"
 )
 
@@ -86,7 +87,7 @@ const (
 	auditSealWindow = 64
 )
 
-var auditHeadAAD = []byte("secret:" + auditHeadName)
+var auditHeadAAD = keys.SecretAAD(auditHeadName)
 
 // errAuditHead marks a head that is there but does not open or parse.
 var errAuditHead = errors.New("the sealed audit head does not open: it was altered or replaced")
@@ -182,7 +183,7 @@ func (s *Service) loadAuditHead(ctx context.Context) (head auditHead, raw []byte
 	if err != nil {
 		return auditHead{}, nil, false, fmt.Errorf("service: read audit head: %w", err)
 	}
-	plain, err := s.sealer.Open(raw, auditHeadAAD)
+	plain, err := s.sealer.Open(ctx, raw, auditHeadAAD)
 	if err != nil || len(plain) != 8+sha256.Size {
 		return auditHead{}, nil, false, fmt.Errorf("service: %w", errAuditHead)
 	}
@@ -310,7 +311,7 @@ func (s *Service) VerifyAudit(ctx context.Context) (AuditReport, error) {
 	case err != nil:
 		return rep, fmt.Errorf("service: read audit key: %w", err)
 	default:
-		if key, err = s.sealer.Open(key, []byte("secret:"+auditKeyName)); err != nil {
+		if key, err = s.sealer.Open(ctx, key, keys.SecretAAD(auditKeyName)); err != nil {
 			rep.Err = errors.New("the audit key does not open: it was altered or replaced")
 			return rep, nil
 		}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
@@ -52,12 +51,8 @@ func newAuditService(t *testing.T) (*Service, *sql.DB, *auditLogBuffer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	sealer, err := keys.NewSealer(bytes.Repeat([]byte{7}, keys.MasterKeySize), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &auditLogBuffer{}
-	svc, err := New(ctx, Config{Store: st, Sealer: sealer, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	svc, err := New(ctx, Config{Store: st, Keyring: testKeyring(t, st, bytes.Repeat([]byte{7}, keys.MasterKeySize)), Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

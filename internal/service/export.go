@@ -61,7 +61,7 @@ func (s *Service) ExportPrivateKey(ctx context.Context, a Actor, identifier, res
 	if err != nil {
 		return nil, internal(fmt.Errorf("service: load certificate key: %w", err))
 	}
-	key, err := s.sealer.OpenSigner(rec.Sealed, rec.Ref)
+	key, err := s.sealer.OpenSigner(ctx, rec.Sealed, rec.Ref)
 	if err != nil {
 		return nil, pca.Internal(fmt.Errorf("service: open certificate key: %w", err))
 	}

@@ -3,7 +3,6 @@ package service
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -30,11 +29,7 @@ func TestBackgroundLease(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		sealer, err := keys.NewSealer(master, rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, err := New(ctx, Config{Store: st, Sealer: sealer, Now: now})
+		svc, err := New(ctx, Config{Store: st, Keyring: testKeyring(t, st, master), Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pcad-dev/pcad/internal/iam"
+	"github.com/pcad-dev/pcad/internal/keys"
 	"github.com/pcad-dev/pcad/internal/pca"
 	"github.com/pcad-dev/pcad/internal/store"
 )
@@ -352,8 +353,8 @@ func (s *Service) CreateAccessKey(ctx context.Context, a Actor, userName string)
 }
 
 // newAccessKey makes a key for p: id "LTAI" + 20 characters, a 30-character
-// secret sealed under the master key with "ak:<id>" as associated data (as
-// CreateAccount does).
+// secret sealed with keys.AccessKeyAAD as associated data (as CreateAccount
+// does).
 func (s *Service) newAccessKey(p pca.Principal) (pca.AccessKey, store.AccessKeyRecord, error) {
 	id, err := randomString(s.rand, 20)
 	if err != nil {
@@ -365,7 +366,7 @@ func (s *Service) newAccessKey(p pca.Principal) (pca.AccessKey, store.AccessKeyR
 	}
 	k := pca.AccessKey{ID: "LTAI" + id, AccountID: p.AccountID, PrincipalID: p.ID, Secret: secret, Active: true,
 		Created: s.now().UTC().Truncate(time.Millisecond)}
-	sealed, err := s.sealer.Seal([]byte(secret), []byte("ak:"+k.ID))
+	sealed, err := s.sealer.Seal([]byte(secret), keys.AccessKeyAAD(k.ID))
 	if err != nil {
 		return pca.AccessKey{}, store.AccessKeyRecord{}, pca.Internal(fmt.Errorf("service: seal secret: %w", err))
 	}

@@ -28,10 +28,12 @@ type Actor struct {
 	PrincipalID int64
 }
 
-// Config holds the dependencies of a Service. Store and Sealer are required.
+// Config holds the dependencies of a Service. Store and Keyring are required.
 type Config struct {
-	Store  store.Store
-	Sealer *keys.Sealer
+	Store store.Store
+	// Keyring seals private keys, AccessKey secrets and server secrets
+	// (keys.OpenKeyring on the same store).
+	Keyring *keys.Keyring
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand is the randomness for keys, serials and identifiers; nil means crypto/rand.
@@ -47,7 +49,7 @@ type Config struct {
 // Service implements the use cases. It is safe for concurrent use.
 type Service struct {
 	store     store.Store
-	sealer    *keys.Sealer
+	sealer    *keys.Keyring
 	now       func() time.Time
 	rand      io.Reader
 	log       *slog.Logger
@@ -68,10 +70,10 @@ const tokenKeyName = "list-token-hmac"
 // New returns a Service, loading (or creating, first writer wins) the
 // server's sealed NextToken key from the store.
 func New(ctx context.Context, cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Sealer == nil {
-		return nil, errors.New("service: Store and Sealer are required")
+	if cfg.Store == nil || cfg.Keyring == nil {
+		return nil, errors.New("service: Store and Keyring are required")
 	}
-	s := &Service{store: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
+	s := &Service{store: cfg.Store, sealer: cfg.Keyring, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), pki: newPKIState(), lead: newLeader(), signers: map[string]crypto.Signer{}}
 	if s.now == nil {
 		s.now = time.Now
@@ -92,7 +94,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 
 // serverSecret returns the named server secret, creating it if absent.
 func (s *Service) serverSecret(ctx context.Context, name string, size int) ([]byte, error) {
-	aad := []byte("secret:" + name)
+	aad := keys.SecretAAD(name)
 	sealed, err := s.store.GetSecret(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		fresh := make([]byte, size)
@@ -107,7 +109,7 @@ func (s *Service) serverSecret(ctx context.Context, name string, size int) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("service: load %s: %w", name, err)
 	}
-	key, err := s.sealer.Open(sealed, aad)
+	key, err := s.sealer.Open(ctx, sealed, aad)
 	if err != nil {
 		return nil, fmt.Errorf("service: open %s (is the master key the one this store was made with?): %w", name, err)
 	}
@@ -141,7 +143,7 @@ func (s *Service) signer(ctx context.Context, accountID int64, ref string) (cryp
 	if err != nil {
 		return nil, pca.Internal(fmt.Errorf("service: load CA key: %w", err))
 	}
-	sg, err = s.sealer.OpenSigner(rec.Sealed, ref)
+	sg, err = s.sealer.OpenSigner(ctx, rec.Sealed, ref)
 	if err != nil {
 		return nil, pca.Internal(fmt.Errorf("service: open CA key: %w", err))
 	}

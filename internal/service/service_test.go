@@ -20,7 +20,7 @@ import (
 
 // newTestService returns a Service on a fresh SQLite store and the actor of
 // its first account.
-func newTestService(t *testing.T) (*Service, Actor) {
+func newTestService(t testing.TB) (*Service, Actor) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "pcad.db"))
@@ -28,11 +28,7 @@ func newTestService(t *testing.T) (*Service, Actor) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	sealer, err := keys.NewSealer(bytes.Repeat([]byte{3}, keys.MasterKeySize), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := New(ctx, Config{Store: st, Sealer: sealer})
+	svc, err := New(ctx, Config{Store: st, Keyring: testKeyring(t, st, bytes.Repeat([]byte{3}, keys.MasterKeySize))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,8 +232,11 @@ func TestServerSecretSurvivesRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		sealer, _ := keys.NewSealer(m, rand.Reader)
-		return New(ctx, Config{Store: st, Sealer: sealer, Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
+		ring, err := keys.OpenKeyring(ctx, m, st, rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		return New(ctx, Config{Store: st, Keyring: ring, Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
 	}
 	s1, err := open(master)
 	if err != nil {
@@ -264,8 +263,7 @@ func TestKeysSealedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	sealer, _ := keys.NewSealer(bytes.Repeat([]byte{5}, keys.MasterKeySize), rand.Reader)
-	svc, err := New(ctx, Config{Store: st, Sealer: sealer})
+	svc, err := New(ctx, Config{Store: st, Keyring: testKeyring(t, st, bytes.Repeat([]byte{5}, keys.MasterKeySize))})
 	if err != nil {
 		t.Fatal(err)
 	}

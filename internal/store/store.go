@@ -15,6 +15,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pcad-dev/pcad/internal/pca"
@@ -33,8 +34,8 @@ var (
 	ErrQuota = errors.New("store: instance quota exhausted")
 )
 
-// AccessKeyRecord is an AccessKey as stored: the secret is sealed under the
-// master key, never held in clear.
+// AccessKeyRecord is an AccessKey as stored: the secret is sealed (see
+// DataKey), never held in clear.
 type AccessKeyRecord struct {
 	ID           string
 	AccountID    int64
@@ -44,7 +45,7 @@ type AccessKeyRecord struct {
 	Created      time.Time
 }
 
-// KeyRecord is a private key held by the service, sealed under the master key.
+// KeyRecord is a private key held by the service, sealed (see DataKey).
 type KeyRecord struct {
 	Ref       string
 	AccountID int64
@@ -157,6 +158,7 @@ type Store interface {
 	IAMStore
 	AuditStore
 	LeaseStore
+	DataKeyStore
 }
 
 // UserUpdate changes a RAM user; nil fields are left as they are.
@@ -442,4 +444,80 @@ type LeaseStore interface {
 	// ReleaseLease ends holder's lease name at once so that another replica
 	// can take it; it does nothing when holder does not hold it.
 	ReleaseLease(ctx context.Context, name, holder string) error
+}
+
+// DataKey is a data key as stored: a random AES-256 key that seals private
+// keys, AccessKey secrets and server secrets, itself wrapped (encrypted)
+// under a master key that never reaches the store.
+type DataKey struct {
+	// ID names the key inside every value it sealed (1 .. 2^32-1).
+	ID int64
+	// Wrapped is the data key encrypted under the master key.
+	Wrapped []byte
+	// MasterFingerprint identifies the master key Wrapped is encrypted
+	// under (a keyed hash of it, in hex), so that a wrong master key or a
+	// half-finished master-key rotation can be named without opening anything.
+	MasterFingerprint string
+	Created           time.Time
+}
+
+// SealedKind names a kind of sealed value the store holds, for master-key
+// rotation, which visits every one of them.
+type SealedKind int
+
+// The kinds of sealed values. Each value is named by one string: the key's
+// ref, the AccessKey's id, the server secret's name.
+const (
+	SealedPrivateKey SealedKind = iota + 1 // KeyRecord.Sealed, by ref (every account)
+	SealedAccessKey                        // AccessKeyRecord.SecretSealed, by AccessKey id (every account)
+	SealedSecret                           // server secrets, by name
+)
+
+// SealedKinds lists every SealedKind.
+var SealedKinds = []SealedKind{SealedSecret, SealedAccessKey, SealedPrivateKey}
+
+// String names the kind in messages.
+func (k SealedKind) String() string {
+	switch k {
+	case SealedPrivateKey:
+		return "private key"
+	case SealedAccessKey:
+		return "AccessKey secret"
+	case SealedSecret:
+		return "server secret"
+	}
+	return fmt.Sprintf("SealedKind(%d)", int(k))
+}
+
+// SealedValue is one sealed value of some kind, as stored.
+type SealedValue struct {
+	Kind   SealedKind
+	ID     string
+	Sealed []byte
+}
+
+// DataKeyStore holds the wrapped data keys, and lets master-key rotation
+// visit and replace every sealed value. These methods are not scoped by
+// account: only start-up and the rotation command use them.
+type DataKeyStore interface {
+	// ListDataKeys returns every data key, by ascending ID.
+	ListDataKeys(ctx context.Context) ([]DataKey, error)
+	// GetDataKey returns one data key, or ErrNotFound.
+	GetDataKey(ctx context.Context, id int64) (DataKey, error)
+	// InsertDataKey stores k unless a data key with its ID exists, and then
+	// returns ErrConflict and changes nothing: of replicas that create the
+	// same first key at once, the first writer wins and the others reload.
+	InsertDataKey(ctx context.Context, k DataKey) error
+	// RewrapDataKey replaces the wrapped bytes and master fingerprint of data
+	// key id if its fingerprint is still oldFingerprint (compare-and-swap);
+	// otherwise it changes nothing and returns ErrConflict (ErrNotFound when
+	// there is no such key).
+	RewrapDataKey(ctx context.Context, id int64, oldFingerprint string, wrapped []byte, fingerprint string) error
+	// ListSealedValues returns up to limit (1..1000) values of kind whose ID
+	// sorts after after ("" for the first page), by ascending ID (byte order).
+	ListSealedValues(ctx context.Context, kind SealedKind, after string, limit int) ([]SealedValue, error)
+	// SwapSealedValue replaces the sealed bytes of one value if they are
+	// exactly old (compare-and-swap); otherwise it changes nothing and
+	// returns ErrConflict (ErrNotFound when the value is gone).
+	SwapSealedValue(ctx context.Context, kind SealedKind, id string, old, sealed []byte) error
 }

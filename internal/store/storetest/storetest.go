@@ -116,6 +116,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Context/CanceledLifecycle", testCanceledLifecycle},
 		{"Leases/Sequence", testLeaseSequence},
 		{"Leases/Concurrent", testLeaseConcurrent},
+		{"DataKeys/RoundTrip", testDataKeys},
+		{"DataKeys/FirstWriterWins", testDataKeysFirstWriterWins},
+		{"DataKeys/Rewrap", testRewrapDataKey},
+		{"DataKeys/ListSealedValues", testListSealedValues},
+		{"DataKeys/SwapSealedValue", testSwapSealedValue},
+		{"DataKeys/Canceled", testDataKeysCanceled},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })

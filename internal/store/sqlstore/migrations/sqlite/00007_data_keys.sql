@@ -1,0 +1,15 @@
+-- +goose Up
+-- Data keys: random AES-256 keys that seal private keys, AccessKey secrets
+-- and server secrets. Each is stored wrapped (encrypted) under the master
+-- key, which never reaches the database; master_fingerprint names that
+-- master key (a keyed hash of it) so that a wrong key, or a master-key
+-- rotation left half done, is reported before anything is opened.
+CREATE TABLE data_keys (
+    id                 INTEGER PRIMARY KEY,
+    wrapped            BLOB    NOT NULL,
+    master_fingerprint TEXT    NOT NULL,
+    created_at         INTEGER NOT NULL
+);
+
+-- +goose Down
+DROP TABLE data_keys;
