@@ -35,13 +35,33 @@ func sign(r io.Reader, tmpl *x509.Certificate, pub crypto.PublicKey, parent *x50
 	if parent == tmpl {
 		issuer = c
 	}
-	if err := c.CheckSignatureFrom(issuer); err != nil {
+	// x509.CreateCertificate has verified the signature with key.Public();
+	// that key being the issuer's certified key makes it the check that the
+	// certificate verifies under its issuer (CheckSignatureFrom), without a
+	// second signature verification.
+	if err := signedByIssuer(issuer, key); err != nil {
 		return nil, fmt.Errorf("pki: issued certificate does not verify: %w", err)
 	}
 	if err := compare(c, tmpl, pub, issuer); err != nil {
 		return nil, fmt.Errorf("pki: issued certificate differs from the request: %w", err)
 	}
 	return &Issued{DER: der, Cert: c}, nil
+}
+
+// signedByIssuer checks what CheckSignatureFrom checks of the issuer besides
+// the signature: it may sign certificates (a CA, with certSign when it has
+// key usages), and key is the key its certificate names.
+func signedByIssuer(issuer *x509.Certificate, key crypto.Signer) error {
+	if issuer.Version == 3 && (!issuer.BasicConstraintsValid || !issuer.IsCA) {
+		return errors.New("the issuer is not a CA")
+	}
+	if issuer.KeyUsage != 0 && issuer.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return errors.New("the issuer's key usage does not allow signing certificates")
+	}
+	if !samePublicKey(key.Public(), issuer.PublicKey) {
+		return errors.New("the signing key is not the key of the issuer's certificate")
+	}
+	return nil
 }
 
 // compare checks the parsed certificate c against the template it was made

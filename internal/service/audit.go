@@ -116,21 +116,55 @@ func (s *Service) Audit(ctx context.Context, e AuditEntry) {
 	if at.IsZero() {
 		at = s.now()
 	}
-	key, err := s.serverSecret(ctx, auditKeyName, sha256.Size)
+	key, err := s.auditKey(ctx)
 	if err != nil {
 		s.auditFailed("the call is not in the audit log", e, err)
 		return
 	}
-	rec, err := s.store.AppendAudit(ctx, store.AuditRecord{At: at, AccountID: e.AccountID, PrincipalID: e.PrincipalID,
+	// Usually the head names the record the new one follows: it moves in
+	// the append's own transaction (one write). Otherwise (no head yet on a
+	// log that has records, or a head left behind by a failed update) the
+	// head stays, and sealAuditHead checks the records in between first.
+	rec, moved, err := s.store.AppendAuditMovingHead(ctx, store.AuditRecord{At: at, AccountID: e.AccountID, PrincipalID: e.PrincipalID,
 		AccessKeyID: e.AccessKeyID, Action: e.Action, Resource: e.Resource, Code: e.Code, RequestID: e.RequestID,
-		SourceIP: e.SourceIP}, func(r store.AuditRecord) []byte { return auditHash(key, r) })
+		SourceIP: e.SourceIP}, func(r store.AuditRecord) []byte { return auditHash(key, r) }, auditHeadName,
+		func(stored []byte, prev, rec store.AuditRecord) ([]byte, error) {
+			if stored == nil && prev.ID != 0 {
+				return nil, nil
+			}
+			if stored != nil {
+				plain, err := s.sealer.Open(ctx, stored, auditHeadAAD)
+				if err != nil || len(plain) != 8+sha256.Size || int64(binary.BigEndian.Uint64(plain)) != prev.ID || !hmac.Equal(plain[8:], prev.Hash) {
+					return nil, nil
+				}
+			}
+			plain := binary.BigEndian.AppendUint64(nil, uint64(rec.ID))
+			return s.sealer.Seal(append(plain, rec.Hash...), auditHeadAAD)
+		})
 	if err != nil {
 		s.auditFailed("the call is not in the audit log", e, err)
+		return
+	}
+	if moved {
 		return
 	}
 	if err := s.sealAuditHead(ctx, key, rec); err != nil {
 		s.auditFailed(fmt.Sprintf("audit record %d is appended but not sealed by the audit head; run `pcad admin audit verify`", rec.ID), e, err)
 	}
+}
+
+// auditKey returns the audit chain's HMAC key, read (or created) once and
+// then kept: it never changes (rotation re-seals it, the key stays).
+func (s *Service) auditKey(ctx context.Context) ([]byte, error) {
+	if k := s.auditKeyCache.Load(); k != nil {
+		return *k, nil
+	}
+	key, err := s.serverSecret(ctx, auditKeyName, sha256.Size)
+	if err != nil {
+		return nil, err
+	}
+	s.auditKeyCache.Store(&key)
+	return key, nil
 }
 
 func (s *Service) auditFailed(what string, e AuditEntry, err error) {

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pcad-dev/pcad/internal/keys"
@@ -60,6 +61,8 @@ type Service struct {
 
 	mu      sync.Mutex
 	signers map[string]crypto.Signer // CA signers by key ref
+
+	auditKeyCache atomic.Pointer[[]byte] // the audit chain's key once read (audit.go)
 
 	policies policyCache // parsed policies by principal (authz.go)
 }

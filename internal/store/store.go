@@ -258,6 +258,14 @@ type AuditStore interface {
 	// it sets rec.PrevHash to the last record's Hash (empty for the first)
 	// and rec.Hash = chain(rec), and returns the stored record.
 	AppendAudit(ctx context.Context, rec AuditRecord, chain func(AuditRecord) []byte) (AuditRecord, error)
+	// AppendAuditMovingHead appends as AppendAudit does and, in the same
+	// transaction, calls move with the server secret headName's stored value
+	// (nil when there is none), the record the new one follows (zero when
+	// the log was empty) and the new record; when move returns a value, it
+	// replaces the secret and moved is true; nil leaves the secret as it is.
+	// An error from move fails the append.
+	AppendAuditMovingHead(ctx context.Context, rec AuditRecord, chain func(AuditRecord) []byte, headName string,
+		move func(stored []byte, prev, rec AuditRecord) ([]byte, error)) (stored AuditRecord, moved bool, err error)
 	// AuditRecords returns records with id > afterID in id order.
 	AuditRecords(ctx context.Context, afterID int64, limit int) ([]AuditRecord, error)
 	// AuditRecordsForResource returns the account's records with id > afterID

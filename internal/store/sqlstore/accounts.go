@@ -88,7 +88,7 @@ func (s *Store) GetSecret(ctx context.Context, name string) ([]byte, error) {
 
 // PutSecretIfAbsent implements store.Store.
 func (s *Store) PutSecretIfAbsent(ctx context.Context, name string, sealed []byte) ([]byte, error) {
-	if _, err := s.db.ExecContext(ctx, "INSERT INTO server_secrets (name, sealed) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, sealed); err != nil {
+	if _, err := s.exec(ctx, "INSERT INTO server_secrets (name, sealed) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, sealed); err != nil {
 		return nil, fmt.Errorf("sqlstore: put secret: %w", err)
 	}
 	return s.GetSecret(ctx, name)
@@ -132,7 +132,7 @@ func (s *Store) GetKey(ctx context.Context, accountID int64, ref string) (store.
 
 // ReserveSerial implements store.Store.
 func (s *Store) ReserveSerial(ctx context.Context, issuerID int64, serial string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, "INSERT INTO serials (issuer_id, serial, reserved_at) VALUES (?, ?, ?)", issuerID, serial, ms(now))
+	_, err := s.exec(ctx, "INSERT INTO serials (issuer_id, serial, reserved_at) VALUES (?, ?, ?)", issuerID, serial, ms(now))
 	if isUnique(err) {
 		return store.ErrConflict
 	}

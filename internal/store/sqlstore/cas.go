@@ -255,7 +255,7 @@ func (s *Store) RevokeCA(ctx context.Context, accountID int64, identifier string
 
 // UpdateCA implements store.CAStore.
 func (s *Store) UpdateCA(ctx context.Context, accountID int64, identifier string, alias, resourceGroup *string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE cas SET alias = COALESCE(?, alias), resource_group_id = COALESCE(?, resource_group_id)
+	res, err := s.exec(ctx, `UPDATE cas SET alias = COALESCE(?, alias), resource_group_id = COALESCE(?, resource_group_id)
 		WHERE account_id = ? AND identifier = ?`, alias, resourceGroup, accountID, identifier)
 	return affectedOne(res, err, "update ca")
 }
@@ -277,7 +277,7 @@ func affectedOne(res sql.Result, err error, what string) error {
 
 // AddCAEvent implements store.CAStore.
 func (s *Store) AddCAEvent(ctx context.Context, ev store.CAEvent) error {
-	_, err := s.db.ExecContext(ctx, "INSERT INTO ca_events (account_id, ca_id, op_type, content, created_at, request_id) VALUES (?, ?, ?, ?, ?, ?)",
+	_, err := s.exec(ctx, "INSERT INTO ca_events (account_id, ca_id, op_type, content, created_at, request_id) VALUES (?, ?, ?, ?, ?, ?)",
 		ev.AccountID, ev.CAID, ev.OpType, ev.Content, ms(ev.Created), ev.RequestID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: add ca event: %w", err)
@@ -365,7 +365,7 @@ func (s *Store) ListInstances(ctx context.Context, accountID, caID int64, offset
 
 // SetInstanceQuota implements store.Store.
 func (s *Store) SetInstanceQuota(ctx context.Context, accountID int64, uuid string, total int64) error {
-	res, err := s.db.ExecContext(ctx, "UPDATE instances SET total_count = ? WHERE account_id = ? AND uuid = ?", total, accountID, strings.ToLower(uuid))
+	res, err := s.exec(ctx, "UPDATE instances SET total_count = ? WHERE account_id = ? AND uuid = ?", total, accountID, strings.ToLower(uuid))
 	return affectedOne(res, err, "set quota")
 }
 

@@ -366,7 +366,7 @@ func (s *Store) DeleteCertificate(ctx context.Context, accountID int64, identifi
 
 // UpdateCertificate implements store.LifecycleStore.
 func (s *Store) UpdateCertificate(ctx context.Context, accountID int64, identifier string, alias, resourceGroup *string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE certificates SET alias = COALESCE(?, alias),
+	res, err := s.exec(ctx, `UPDATE certificates SET alias = COALESCE(?, alias),
 		resource_group_id = COALESCE(?, resource_group_id), changed_at = ? WHERE account_id = ? AND identifier = ?`,
 		alias, resourceGroup, ms(at), accountID, identifier)
 	return affectedOne(res, err, "update certificate")
@@ -414,7 +414,7 @@ func (s *Store) SetUploadFlag(ctx context.Context, accountID int64, ids []int64)
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	res, err := s.db.ExecContext(ctx, "UPDATE certificates SET upload_flag = 1 WHERE account_id = ? AND id IN ("+placeholders(len(ids))+")",
+	res, err := s.exec(ctx, "UPDATE certificates SET upload_flag = 1 WHERE account_id = ? AND id IN ("+placeholders(len(ids))+")",
 		append([]any{accountID}, anySlice(ids)...)...)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: set upload flag: %w", err)

@@ -56,7 +56,7 @@ func (s *Store) InsertDataKey(ctx context.Context, k store.DataKey) error {
 	if k.ID <= 0 || len(k.Wrapped) == 0 || k.MasterFingerprint == "" {
 		return fmt.Errorf("sqlstore: insert data key: id, wrapped key and fingerprint are required")
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO data_keys (id, wrapped, master_fingerprint, created_at) VALUES (?, ?, ?, ?)
+	res, err := s.exec(ctx, `INSERT INTO data_keys (id, wrapped, master_fingerprint, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`, k.ID, k.Wrapped, k.MasterFingerprint, ms(k.Created))
 	if err != nil {
 		return fmt.Errorf("sqlstore: insert data key %d: %w", k.ID, err)
@@ -76,7 +76,7 @@ func (s *Store) RewrapDataKey(ctx context.Context, id int64, oldFingerprint stri
 	if len(wrapped) == 0 || fingerprint == "" {
 		return fmt.Errorf("sqlstore: rewrap data key %d: wrapped key and fingerprint are required", id)
 	}
-	res, err := s.db.ExecContext(ctx, "UPDATE data_keys SET wrapped = ?, master_fingerprint = ? WHERE id = ? AND master_fingerprint = ?",
+	res, err := s.exec(ctx, "UPDATE data_keys SET wrapped = ?, master_fingerprint = ? WHERE id = ? AND master_fingerprint = ?",
 		wrapped, fingerprint, id, oldFingerprint)
 	if err != nil {
 		return fmt.Errorf("sqlstore: rewrap data key %d: %w", id, err)
@@ -149,7 +149,7 @@ func (s *Store) SwapSealedValue(ctx context.Context, kind store.SealedKind, id s
 	if len(sealed) == 0 {
 		return fmt.Errorf("sqlstore: swap %s %q: empty value", kind, id)
 	}
-	res, err := s.db.ExecContext(ctx, "UPDATE "+table+" SET "+valCol+" = ? WHERE "+idCol+" = ? AND "+valCol+" = ?", sealed, id, old)
+	res, err := s.exec(ctx, "UPDATE "+table+" SET "+valCol+" = ? WHERE "+idCol+" = ? AND "+valCol+" = ?", sealed, id, old)
 	if err != nil {
 		return fmt.Errorf("sqlstore: swap %s: %w", kind, err)
 	}

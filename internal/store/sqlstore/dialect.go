@@ -103,6 +103,52 @@ func rebindDollar(q string) string {
 type engine struct {
 	dialect dialect
 	rb      rebinder
+
+	// SQLite: prepared statements by query text, so a query is parsed once
+	// per connection rather than on every call (database/sql prepares a
+	// cached statement again on each connection that runs it). PostgreSQL
+	// needs none: pgx caches statements per connection itself.
+	db     *sql.DB // nil: no statement cache
+	stmts  sync.Map
+	nstmts atomic.Int64
+}
+
+// maxCachedStmts bounds the statement cache: queries built with a varying
+// number of placeholders beyond it run unprepared.
+const maxCachedStmts = 1024
+
+// stmt returns the prepared statement of query, preparing it on first use,
+// or nil when statements are not cached (PostgreSQL, a full cache, or a
+// query that does not prepare: the plain path then reports its error).
+func (e *engine) stmt(ctx context.Context, query string) *sql.Stmt {
+	if e.db == nil {
+		return nil
+	}
+	if v, ok := e.stmts.Load(query); ok {
+		return v.(*sql.Stmt)
+	}
+	if e.nstmts.Load() >= maxCachedStmts {
+		return nil
+	}
+	st, err := e.db.PrepareContext(context.WithoutCancel(ctx), query)
+	if err != nil {
+		return nil
+	}
+	if v, loaded := e.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt)
+	}
+	e.nstmts.Add(1)
+	return st
+}
+
+// closeStmts closes the cached statements.
+func (e *engine) closeStmts() {
+	e.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		e.stmts.Delete(k)
+		return true
+	})
 }
 
 func (e *engine) q(query string) string {
@@ -144,14 +190,23 @@ type conn struct {
 }
 
 func (c conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := c.e.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return c.db.ExecContext(ctx, c.e.q(query), args...)
 }
 
 func (c conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := c.e.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return c.db.QueryContext(ctx, c.e.q(query), args...)
 }
 
 func (c conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := c.e.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return c.db.QueryRowContext(ctx, c.e.q(query), args...)
 }
 
@@ -178,15 +233,27 @@ func (t *sqlTx) use(ctx context.Context) context.Context {
 }
 
 func (t *sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(t.use(ctx), t.e.q(query), args...)
+	ctx = t.use(ctx)
+	if st := t.e.stmt(ctx, query); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, t.e.q(query), args...)
 }
 
 func (t *sqlTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(t.use(ctx), t.e.q(query), args...)
+	ctx = t.use(ctx)
+	if st := t.e.stmt(ctx, query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, t.e.q(query), args...)
 }
 
 func (t *sqlTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(t.use(ctx), t.e.q(query), args...)
+	ctx = t.use(ctx)
+	if st := t.e.stmt(ctx, query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, t.e.q(query), args...)
 }
 
 // insertID runs an INSERT and returns the id of the new row.

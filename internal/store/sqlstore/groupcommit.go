@@ -166,3 +166,35 @@ func runOp(op *writeOp, tx *sqlTx) (err error) {
 	}()
 	return op.fn(tx)
 }
+
+// exec runs one write statement outside a transaction of the caller's. On
+// SQLite it goes through the group committer like every write transaction,
+// so that one connection writes and single statements share COMMITs too
+// (a write on another connection would wait for the committer's lock); on
+// PostgreSQL it goes straight to the pool.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s.gc == nil {
+		return s.db.ExecContext(ctx, query, args...)
+	}
+	var res sql.Result
+	err := s.gc.do(ctx, func(tx *sqlTx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// insertID runs one INSERT as exec does and returns the new row's id.
+func (s *Store) insertID(ctx context.Context, query string, args ...any) (int64, error) {
+	if s.gc == nil {
+		return s.db.insertID(ctx, query, args...)
+	}
+	var id int64
+	err := s.gc.do(ctx, func(tx *sqlTx) error {
+		var err error
+		id, err = tx.insertID(ctx, query, args...)
+		return err
+	})
+	return id, err
+}

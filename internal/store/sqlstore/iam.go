@@ -45,7 +45,7 @@ func scanPrincipal(row scanner) (pca.Principal, error) {
 
 // CreateUser implements store.IAMStore.
 func (s *Store) CreateUser(ctx context.Context, p *pca.Principal) error {
-	id, err := s.db.insertID(ctx, `INSERT INTO principals (account_id, name, owner, display_name, email, mobile_phone, comments, created_at, updated_at)
+	id, err := s.insertID(ctx, `INSERT INTO principals (account_id, name, owner, display_name, email, mobile_phone, comments, created_at, updated_at)
 		VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)`, p.AccountID, p.Name, p.DisplayName, p.Email, p.MobilePhone, p.Comments, ms(p.Created), ms(p.Updated))
 	if isUnique(err) {
 		return store.ErrConflict
@@ -210,14 +210,14 @@ func (s *Store) ListAccessKeys(ctx context.Context, accountID, principalID int64
 
 // SetAccessKeyActive implements store.IAMStore.
 func (s *Store) SetAccessKeyActive(ctx context.Context, accountID, principalID int64, id string, active bool) error {
-	res, err := s.db.ExecContext(ctx, "UPDATE access_keys SET active = ? WHERE account_id = ? AND principal_id = ? AND id = ?",
+	res, err := s.exec(ctx, "UPDATE access_keys SET active = ? WHERE account_id = ? AND principal_id = ? AND id = ?",
 		boolInt(active), accountID, principalID, id)
 	return affectedOne(res, err, "set access key status")
 }
 
 // DeleteAccessKey implements store.IAMStore.
 func (s *Store) DeleteAccessKey(ctx context.Context, accountID, principalID int64, id string) error {
-	res, err := s.db.ExecContext(ctx, "DELETE FROM access_keys WHERE account_id = ? AND principal_id = ? AND id = ?", accountID, principalID, id)
+	res, err := s.exec(ctx, "DELETE FROM access_keys WHERE account_id = ? AND principal_id = ? AND id = ?", accountID, principalID, id)
 	return affectedOne(res, err, "delete access key")
 }
 
@@ -234,7 +234,7 @@ func scanPolicy(row scanner) (store.Policy, error) {
 
 // CreatePolicy implements store.IAMStore.
 func (s *Store) CreatePolicy(ctx context.Context, p store.Policy) error {
-	_, err := s.db.ExecContext(ctx, "INSERT INTO policies (account_id, name, description, document, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+	_, err := s.exec(ctx, "INSERT INTO policies (account_id, name, description, document, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
 		p.AccountID, p.Name, p.Description, p.Document, ms(p.Created), ms(p.Updated))
 	if isUnique(err) {
 		return store.ErrConflict
@@ -294,7 +294,7 @@ func (s *Store) DeletePolicy(ctx context.Context, accountID int64, name string) 
 
 // AttachPolicy implements store.IAMStore.
 func (s *Store) AttachPolicy(ctx context.Context, accountID, principalID int64, a store.Attachment) error {
-	_, err := s.db.ExecContext(ctx, "INSERT INTO policy_attachments (account_id, principal_id, policy_type, policy_name, attached_at) VALUES (?, ?, ?, ?, ?)",
+	_, err := s.exec(ctx, "INSERT INTO policy_attachments (account_id, principal_id, policy_type, policy_name, attached_at) VALUES (?, ?, ?, ?, ?)",
 		accountID, principalID, a.PolicyType, a.PolicyName, ms(a.Attached))
 	if isUnique(err) {
 		return store.ErrConflict
@@ -307,7 +307,7 @@ func (s *Store) AttachPolicy(ctx context.Context, accountID, principalID int64, 
 
 // DetachPolicy implements store.IAMStore.
 func (s *Store) DetachPolicy(ctx context.Context, accountID, principalID int64, policyType, policyName string) error {
-	res, err := s.db.ExecContext(ctx, "DELETE FROM policy_attachments WHERE account_id = ? AND principal_id = ? AND policy_type = ? AND policy_name = ?",
+	res, err := s.exec(ctx, "DELETE FROM policy_attachments WHERE account_id = ? AND principal_id = ? AND policy_type = ? AND policy_name = ?",
 		accountID, principalID, policyType, policyName)
 	return affectedOne(res, err, "detach policy")
 }
@@ -337,16 +337,27 @@ func (s *Store) Attachments(ctx context.Context, accountID, principalID int64) (
 // IMMEDIATE on SQLite, by an advisory lock on PostgreSQL), so the chain has
 // no forks.
 func (s *Store) AppendAudit(ctx context.Context, rec store.AuditRecord, chain func(store.AuditRecord) []byte) (store.AuditRecord, error) {
+	rec, _, err := s.AppendAuditMovingHead(ctx, rec, chain, "", nil)
+	return rec, err
+}
+
+// AppendAuditMovingHead implements store.AuditStore. The audit lock
+// serialises appends on PostgreSQL (SQLite's writes are serial), so the
+// head read here is the one this append replaces.
+func (s *Store) AppendAuditMovingHead(ctx context.Context, rec store.AuditRecord, chain func(store.AuditRecord) []byte, headName string,
+	move func(stored []byte, prev, rec store.AuditRecord) ([]byte, error)) (store.AuditRecord, bool, error) {
+	moved := false
 	err := s.inTx(ctx, func(tx *sqlTx) error {
+		moved = false
 		if err := tx.lock(ctx, "audit"); err != nil {
 			return err
 		}
-		var prev []byte
-		err := tx.QueryRowContext(ctx, "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").Scan(&prev)
+		var prev store.AuditRecord
+		err := tx.QueryRowContext(ctx, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").Scan(&prev.ID, &prev.Hash)
 		if err != nil && err != sql.ErrNoRows {
 			return fmt.Errorf("sqlstore: audit tail: %w", err)
 		}
-		rec.PrevHash = append([]byte{}, prev...)
+		rec.PrevHash = append([]byte{}, prev.Hash...)
 		rec.At = rec.At.UTC().Truncate(time.Millisecond)
 		rec.Hash = chain(rec)
 		rec.ID, err = tx.insertID(ctx, `INSERT INTO audit_log (at, account_id, principal_id, access_key_id, action, resource, code, request_id, source_ip, prev_hash, hash)
@@ -355,9 +366,26 @@ func (s *Store) AppendAudit(ctx context.Context, rec store.AuditRecord, chain fu
 		if err != nil {
 			return fmt.Errorf("sqlstore: append audit: %w", err)
 		}
+		if move == nil {
+			return nil
+		}
+		var stored []byte
+		err = tx.QueryRowContext(ctx, "SELECT sealed FROM server_secrets WHERE name = ?", headName).Scan(&stored)
+		if err != nil && err != sql.ErrNoRows {
+			return fmt.Errorf("sqlstore: audit head: %w", err)
+		}
+		next, err := move(stored, prev, rec)
+		if err != nil || next == nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO server_secrets (name, sealed) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed`, headName, next); err != nil {
+			return fmt.Errorf("sqlstore: move audit head: %w", err)
+		}
+		moved = true
 		return nil
 	})
-	return rec, err
+	return rec, moved, err
 }
 
 // AuditRecords implements store.AuditStore.

@@ -12,7 +12,7 @@ import (
 
 // ClaimIdempotency implements store.LifecycleStore.
 func (s *Store) ClaimIdempotency(ctx context.Context, accountID int64, action, token, fingerprint string, now time.Time) (store.Idempotency, bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO idempotency (account_id, action, token, fingerprint, created_at) VALUES (?, ?, ?, ?, ?)
+	res, err := s.exec(ctx, `INSERT INTO idempotency (account_id, action, token, fingerprint, created_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, action, token) DO NOTHING`, accountID, action, token, fingerprint, ms(now))
 	if err != nil {
 		return store.Idempotency{}, false, fmt.Errorf("sqlstore: claim token: %w", err)
@@ -37,14 +37,14 @@ func (s *Store) ClaimIdempotency(ctx context.Context, accountID int64, action, t
 
 // CompleteIdempotency implements store.LifecycleStore.
 func (s *Store) CompleteIdempotency(ctx context.Context, accountID int64, action, token string, response []byte) error {
-	res, err := s.db.ExecContext(ctx, "UPDATE idempotency SET response = ? WHERE account_id = ? AND action = ? AND token = ?",
+	res, err := s.exec(ctx, "UPDATE idempotency SET response = ? WHERE account_id = ? AND action = ? AND token = ?",
 		response, accountID, action, token)
 	return affectedOne(res, err, "complete token")
 }
 
 // ReleaseIdempotency implements store.LifecycleStore.
 func (s *Store) ReleaseIdempotency(ctx context.Context, accountID int64, action, token string) error {
-	if _, err := s.db.ExecContext(ctx, "DELETE FROM idempotency WHERE account_id = ? AND action = ? AND token = ? AND response IS NULL",
+	if _, err := s.exec(ctx, "DELETE FROM idempotency WHERE account_id = ? AND action = ? AND token = ? AND response IS NULL",
 		accountID, action, token); err != nil {
 		return fmt.Errorf("sqlstore: release token: %w", err)
 	}

@@ -13,7 +13,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.
 	if ttl <= 0 {
 		return false, fmt.Errorf("sqlstore: acquire lease %q: ttl must be positive, got %v", name, ttl)
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+	res, err := s.exec(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 		WHERE leases.holder = excluded.holder OR leases.expires_at <= ?`,
 		name, holder, ms(now.Add(ttl)), ms(now))
@@ -29,7 +29,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, holder string, now time.
 
 // ReleaseLease implements store.LeaseStore.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
-	if _, err := s.db.ExecContext(ctx, "DELETE FROM leases WHERE name = ? AND holder = ?", name, holder); err != nil {
+	if _, err := s.exec(ctx, "DELETE FROM leases WHERE name = ? AND holder = ?", name, holder); err != nil {
 		return fmt.Errorf("sqlstore: release lease %q: %w", name, err)
 	}
 	return nil

@@ -117,7 +117,7 @@ func (s *Store) CRLNumber(ctx context.Context, caID int64) (int64, error) {
 
 // PutCRL implements store.PKIStore.
 func (s *Store) PutCRL(ctx context.Context, rec store.CRLRecord) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO crls (ca_id, number, built_seq, this_update, next_update, entries, der) VALUES (?, ?, ?, ?, ?, ?, ?)
+	res, err := s.exec(ctx, `INSERT INTO crls (ca_id, number, built_seq, this_update, next_update, entries, der) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (ca_id) DO UPDATE SET number = excluded.number, built_seq = excluded.built_seq, this_update = excluded.this_update,
 			next_update = excluded.next_update, entries = excluded.entries, der = excluded.der
 		WHERE excluded.number > crls.number`,

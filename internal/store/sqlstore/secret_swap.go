@@ -15,7 +15,7 @@ func (s *Store) SwapSecret(ctx context.Context, name string, old, sealed []byte)
 	if old == nil {
 		q, args = "INSERT INTO server_secrets (name, sealed) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", []any{name, sealed}
 	}
-	res, err := s.db.ExecContext(ctx, q, args...)
+	res, err := s.exec(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: swap secret: %w", err)
 	}

@@ -78,6 +78,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s := newStore(db, dialectSQLite)
+	s.db.e.db = db // cache prepared statements
 	s.gc = newCommitter(db, s.db.e)
 	return s, nil
 }
@@ -156,6 +157,7 @@ func (s *Store) Close() error {
 	if s.gc != nil {
 		s.gc.close()
 	}
+	s.db.e.closeStmts()
 	return s.db.db.Close()
 }
 

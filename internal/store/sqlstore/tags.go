@@ -89,7 +89,7 @@ func (s *Store) RemoveTags(ctx context.Context, accountID int64, resourceID stri
 		q += " AND tag_key IN (" + placeholders(len(keys)) + ")"
 		args = append(args, anySlice(keys)...)
 	}
-	if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+	if _, err := s.exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("sqlstore: remove tags: %w", err)
 	}
 	return nil
