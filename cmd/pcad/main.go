@@ -2,12 +2,24 @@
 //
 //	pcad serve [--addr 127.0.0.1:8080] [--data ./pcad-data] [--db postgres://...] [--qps-per-user 10]
 //	pcad migrate [--db postgres://...] [--data ./pcad-data]
-//	pcad call [--endpoint URL] Action [Name=Value ...]
-//	pcad admin account|key|audit ... [--data ./pcad-data]
+//	pcad admin account|key|audit ... [--data ./pcad-data] [--db postgres://...]
+//	pcad admin migrate-store|rotate-master-key [flags]
+//	pcad bench issue|list|crl|ocsp [flags]
+//	pcad ca create-root|create-sub|list [flags]
+//	pcad cert issue|list|get|revoke [flags]
+//	pcad crl fetch CA-IDENTIFIER [flags]
+//	pcad call [flags] Action [Name=Value | --Name value ...]
+//	pcad completion bash|zsh|fish|powershell
 //
-// Every flag can also be set through a PCAD_* environment variable (for
-// example PCAD_ADDR, PCAD_DATA, PCAD_QPS_PER_USER); a flag on the command line
-// wins over the environment.
+// Every flag of serve and migrate can also be set through a PCAD_*
+// environment variable (for example PCAD_ADDR, PCAD_DATA, PCAD_QPS_PER_USER);
+// a flag on the command line wins over the environment. Admin commands read
+// PCAD_DATA, PCAD_DB and the master-key variables only; bench reads none, so
+// that settings meant for a real server never reach a benchmark.
+// The client commands (ca, cert, crl, call) take their endpoint from
+// --endpoint or PCAD_ENDPOINT and their AccessKey as the Alibaba Cloud tools
+// do (see internal/client). "pcad <command> --help" shows each command's
+// flags and examples.
 package main
 
 import (
@@ -20,47 +32,27 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/spf13/pflag"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
+		if !errors.Is(err, flag.ErrHelp) && !errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "pcad:", err)
 		}
-		os.Exit(2)
+		stop()
+		os.Exit(exitCode(err))
 	}
 }
 
-const usage = `usage:
-  pcad serve [flags]                   run the service
-  pcad call [flags] Action [Name=Value ...]   call the API, signed with your AccessKey
-  pcad migrate [--db URL] [--data DIR] apply pending schema migrations and print the version
-  pcad admin account|key|audit ...     offline administration of the data directory
-Run "pcad <command> -h" for the flags of a command.
-`
-
+// run runs the command named by args.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
-	}
-	switch args[0] {
-	case "serve":
-		return serveCommand(ctx, args[1:], stdout, stderr)
-	case "call":
-		return callCommand(ctx, args[1:], stdout, stderr)
-	case "migrate":
-		return migrateCommand(ctx, args[1:], stdout, stderr)
-	case "admin":
-		return adminCommand(ctx, args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	root := newRootCommand(stdout, stderr)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
 }
 
 // envDefaults sets each flag that was not given on the command line from its
