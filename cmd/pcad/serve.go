@@ -20,6 +20,7 @@ import (
 
 	"github.com/pcad-dev/pcad/internal/casapi"
 	"github.com/pcad-dev/pcad/internal/console"
+	"github.com/pcad-dev/pcad/internal/keys"
 	"github.com/pcad-dev/pcad/internal/metrics"
 	"github.com/pcad-dev/pcad/internal/openapi"
 	"github.com/pcad-dev/pcad/internal/pkixhttp"
@@ -44,6 +45,9 @@ type config struct {
 
 	MasterKeyFile string // --master-key-file (PCAD_MASTER_KEY_FILE): file holding the hex master key
 
+	KMS        string // --kms: pkcs11: URI of the token for CA keys (kms.go); may hold a PIN: never log it
+	CAKeyStore string // --ca-key-store: software or hsm, where new CA keys go by default (kms.go)
+
 	now func() time.Time // service clock for tests; nil: time.Now
 
 	limits  *limitTable    // parsed LimitsFile (limits.go)
@@ -66,6 +70,8 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.LimitsFile, "limits", "", "JSON file of request rates by action and by account, overriding --qps-per-user (PCAD_LIMITS)")
 	fs.StringVar(&c.Redis, "redis", "", "redis:// URL: keep throttling counters and signature nonces in Redis, shared by replicas; empty: in-process (PCAD_REDIS)")
 	fs.StringVar(&c.TrustProxy, "trust-proxy", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For header names the client, for the audit log and acs:SourceIp (PCAD_TRUST_PROXY)")
+	fs.StringVar(&c.KMS, "kms", "", "PKCS#11 token for CA keys: pkcs11:module=PATH;token=LABEL;pin-file=FILE (builds with -tags pkcs11 only) (PCAD_KMS)")
+	fs.StringVar(&c.CAKeyStore, "ca-key-store", "software", "where new CA keys are generated unless a create call says: software or hsm (needs --kms) (PCAD_CA_KEY_STORE)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL of the public CRL, OCSP and CA-certificate endpoints that issued certificates name (default http://<addr>) (PCAD_PUBLIC_URL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -87,6 +93,9 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.QPSPerUser < 0 {
 		return c, fmt.Errorf("serve: --qps-per-user must be >= 0, got %v", c.QPSPerUser)
+	}
+	if err := checkKMSFlags(&c); err != nil { // kms.go
+		return c, fmt.Errorf("serve: %w", err)
 	}
 	proxies, err := parseTrustedProxies(c.TrustProxy)
 	if err != nil {
@@ -147,11 +156,22 @@ type app struct {
 	svc     *service.Service
 	handler http.Handler
 	log     *slog.Logger
+	hsm     keys.HSM // --kms (kms.go); nil without; the caller closes it
 }
 
 // newApp opens the store (cfg.DB, else SQLite under cfg.Data), loads the master key and wires the
-// service and the HTTP endpoints. The caller closes app.store.
-func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
+// service and the HTTP endpoints. The caller closes app.store (and app.hsm, when set).
+func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err error) {
+	// --kms (kms.go): a missing module or token, or a wrong PIN, stops here, before anything is touched.
+	hsm, err := openKMS(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && hsm != nil {
+			hsm.Close()
+		}
+	}()
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -184,7 +204,8 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		closeRedis()
 		return nil, err
 	}
-	svc, err := service.New(ctx, service.Config{Store: st, Keyring: ring, Logger: logger, Now: cfg.now, PublicURL: cfg.PublicURL})
+	svc, err := service.New(ctx, service.Config{Store: st, Keyring: ring, Logger: logger, Now: cfg.now, PublicURL: cfg.PublicURL,
+		HSM: hsm, CAKeyStore: serviceKeyStore(cfg)})
 	if err != nil {
 		st.Close()
 		closeRedis()
@@ -240,7 +261,8 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	})
 	mux.Handle("GET /metrics", mx.Handler())
 	mux.Handle("/console/", console.Handler()) // the web console, a client of the API above (internal/console)
-	return &app{cfg: cfg, store: st, svc: svc, handler: mx.Wrap(cfg.proxies.handler(pkixhttp.Handler(svc, logger, mux))), log: logger}, nil
+	return &app{cfg: cfg, store: st, svc: svc, handler: mx.Wrap(cfg.proxies.handler(pkixhttp.Handler(svc, logger, mux))), log: logger,
+		hsm: hsm}, nil
 }
 
 // bootstrap creates the first account on an empty store and writes its
@@ -282,6 +304,13 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer a.store.Close()
 	if a.cfg.rdb != nil { // --redis
 		defer a.cfg.rdb.Close()
+	}
+	if a.hsm != nil { // --kms
+		defer a.hsm.Close()
+	}
+	// Every CA whose key is in a PKCS#11 token must find it in this one (kms.go).
+	if err := a.svc.CheckCAKeys(ctx); err != nil {
+		return err
 	}
 	credPath, created, err := a.bootstrap(ctx)
 	if err != nil {

@@ -15,6 +15,13 @@ type caCreated struct {
 	CertificateChain string `json:"CertificateChain"`
 }
 
+// caKeyStore reads KeyStore, a pcad extension of the CA create calls: where
+// the CA's key is generated, HSM (the server's PKCS#11 token, --kms) or
+// SOFTWARE (sealed in the store); absent, the server's --ca-key-store.
+func caKeyStore(b *binder) service.KeyStore {
+	return service.KeyStore(b.oneOf("KeyStore", false, string(service.KeyStoreHSM), string(service.KeyStoreSoftware)))
+}
+
 // caSubject reads the subject of a CA create call (all but CountryCode required).
 func caSubject(b *binder) pca.Subject {
 	return pca.Subject{
@@ -35,6 +42,7 @@ func (a *API) createRootCA(ctx context.Context, r *openapi.Request) (any, error)
 		Algorithm:       b.algorithm("Algorithm", false),
 		ResourceGroupID: b.str("ResourceGroupId", false, 64),
 		Tags:            b.tags("Tags"),
+		KeyStore:        caKeyStore(b),
 	}
 	b.str("ClientToken", false, 64)
 	if b.err != nil {
@@ -64,6 +72,7 @@ func (a *API) createSubCA(ctx context.Context, r *openapi.Request) (any, error) 
 		CertMaxTime:       int(b.integer("CertMaxTime", false, 1, 36500, 0)),
 		ResourceGroupID:   b.str("ResourceGroupId", false, 64),
 		Tags:              b.tags("Tags"),
+		KeyStore:          caKeyStore(b),
 	}
 	b.str("ClientToken", false, 64)
 	if b.err != nil {
@@ -103,6 +112,10 @@ type caRecord struct {
 	ResourceGroupId    string    `json:"ResourceGroupId"`
 	Alias              string    `json:"Alias"`
 	Tags               []tagPair `json:"Tags"`
+	// pcad extensions: where the CA's key is (HSM or SOFTWARE; absent for
+	// an external CA) and whether it can be exported (never, for a CA).
+	KeyStore      string `json:"KeyStore,omitempty"`
+	KeyExportable bool   `json:"KeyExportable"`
 }
 
 type describeCAResponse struct {
@@ -129,6 +142,7 @@ func (a *API) describeCA(ctx context.Context, r *openapi.Request) (any, error) {
 		caFields: caFieldsOf(ca), CaCertChain: chainPEM(chain), BeforeDate: ca.NotBefore.UnixMilli(),
 		AfterDate: ca.NotAfter.UnixMilli(), Years: ca.Years, CertMaxTime: ca.CertMaxTime, CrlDay: ca.CRLDays,
 		CrlStatus: crlStatus(ca), ResourceGroupId: ca.ResourceGroupID, Alias: ca.AliasName, Tags: tagPairs(ca.Tags),
+		KeyStore: string(service.CAKeyStoreOf(ca)), KeyExportable: false, // DescribeCertificatePrivateKey refuses CAs
 	}
 	// A sub-CA's instance counts its end-entity certificates, a root's the
 	// sub-CAs it signed.

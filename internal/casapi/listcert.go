@@ -105,7 +105,7 @@ func (a *API) listCert(ctx context.Context, r *openapi.Request) (any, error) {
 			Id: itoa(c.ID), Identifier: c.Identifier, SerialNumber: c.SerialNumber, Status: string(c.Status),
 			CertificateType: string(c.Type), CommonName: c.Subject.CommonName, Organization: c.Subject.Organization,
 			OrganizationUnit: c.Subject.OrganizationUnit, SubjectDn: c.SubjectDN, Algorithm: string(c.Algorithm.Family()),
-			KeyExportable: c.KeyRef != "", BeforeDate: dateTime(c.NotBefore), AfterDate: dateTime(c.NotAfter),
+			KeyExportable: service.KeyExportable(c.KeyRef), BeforeDate: dateTime(c.NotBefore), AfterDate: dateTime(c.NotAfter),
 			BeforeTime: c.NotBefore.UnixMilli(), AfterTime: c.NotAfter.UnixMilli(), AliasName: c.AliasName,
 			CustomIdentifier: c.CustomIdentifier, Extra: c.Extra, Tags: tagTexts(c.Tags),
 		})

@@ -21,6 +21,7 @@ type RootCARequest struct {
 	Algorithm       pca.Algorithm
 	ResourceGroupID string
 	Tags            []pca.Tag
+	KeyStore        KeyStore // where the key is generated; empty: the server's default
 }
 
 // SubCARequest asks for an intermediate CA signed by a root.
@@ -36,11 +37,17 @@ type SubCARequest struct {
 	CertMaxTime       int // days; 0 = only the CA's own validity limits
 	ResourceGroupID   string
 	Tags              []pca.Tag
+	KeyStore          KeyStore // where the key is generated; empty: the server's default
 }
 
-// CreateRootCA makes a self-signed root CA with a service-generated key.
-func (s *Service) CreateRootCA(ctx context.Context, a Actor, req RootCARequest) (pca.CA, error) {
+// CreateRootCA makes a self-signed root CA with a key generated in the key
+// store req.KeyStore names (cakeys.go).
+func (s *Service) CreateRootCA(ctx context.Context, a Actor, req RootCARequest) (_ pca.CA, err error) {
 	subj, err := pki.ValidateSubject(req.Subject, "CountryCode")
+	if err != nil {
+		return pca.CA{}, err
+	}
+	ks, err := s.caKeyStore(req.KeyStore)
 	if err != nil {
 		return pca.CA{}, err
 	}
@@ -49,15 +56,16 @@ func (s *Service) CreateRootCA(ctx context.Context, a Actor, req RootCARequest) 
 	if err != nil {
 		return pca.CA{}, err
 	}
-	key, err := s.generateKey(ctx, a, req.Algorithm)
+	key, err := s.newCAKey(ctx, a, ks, req.Algorithm, subj.CommonName)
 	if err != nil {
-		return pca.CA{}, internal(err)
+		return pca.CA{}, err
 	}
+	defer s.noteUnusedCAKey(key, &err)
 	serial, err := s.reserveSerial(ctx, 0, now)
 	if err != nil {
 		return pca.CA{}, err
 	}
-	issued, err := pki.NewRoot(s.rand, pki.RootRequest{Subject: subj, NotBefore: nb, NotAfter: na, Serial: serial}, key)
+	issued, err := pki.NewRoot(s.rand, pki.RootRequest{Subject: subj, NotBefore: nb, NotAfter: na, Serial: serial}, key.signer)
 	if err != nil {
 		return pca.CA{}, internal(err)
 	}
@@ -70,9 +78,14 @@ func (s *Service) CreateRootCA(ctx context.Context, a Actor, req RootCARequest) 
 	return s.storeCA(ctx, &ca, issued, key, now)
 }
 
-// CreateSubCA makes an intermediate CA under a root of the caller's account.
-func (s *Service) CreateSubCA(ctx context.Context, a Actor, req SubCARequest) (pca.CA, error) {
+// CreateSubCA makes an intermediate CA under a root of the caller's
+// account, with a key generated in the key store req.KeyStore names.
+func (s *Service) CreateSubCA(ctx context.Context, a Actor, req SubCARequest) (_ pca.CA, err error) {
 	subj, err := pki.ValidateSubject(req.Subject, "CountryCode")
+	if err != nil {
+		return pca.CA{}, err
+	}
+	ks, err := s.caKeyStore(req.KeyStore)
 	if err != nil {
 		return pca.CA{}, err
 	}
@@ -118,17 +131,18 @@ func (s *Service) CreateSubCA(ctx context.Context, a Actor, req SubCARequest) (p
 	if err != nil {
 		return pca.CA{}, err
 	}
-	key, err := s.generateKey(ctx, a, req.Algorithm)
+	key, err := s.newCAKey(ctx, a, ks, req.Algorithm, subj.CommonName)
 	if err != nil {
-		return pca.CA{}, internal(err)
+		return pca.CA{}, err
 	}
+	defer s.noteUnusedCAKey(key, &err)
 	serial, err := s.reserveSerial(ctx, parent.ID, now)
 	if err != nil {
 		return pca.CA{}, err
 	}
 	crl, ocspURLs, issuers := s.issuerURLs(parent)
 	issued, err := pki.NewSubCA(s.rand, pki.SubCARequest{Subject: subj, NotBefore: nb, NotAfter: na, Serial: serial,
-		PathLen: req.PathLen, ExtKeyUsages: ekus, PublicKey: key.Public(),
+		PathLen: req.PathLen, ExtKeyUsages: ekus, PublicKey: key.signer.Public(),
 		CRLDistributionPoints: crl, OCSPServers: ocspURLs, IssuingCertificateURLs: issuers}, parentCert, parentKey)
 	if err != nil {
 		return pca.CA{}, internal(err)
@@ -149,13 +163,9 @@ func (s *Service) CreateSubCA(ctx context.Context, a Actor, req SubCARequest) (p
 }
 
 // storeCA fills the CA record from the issued certificate and stores it
-// with its sealed key in one transaction.
-func (s *Service) storeCA(ctx context.Context, ca *pca.CA, issued *pki.Issued, key crypto.Signer, now time.Time) (pca.CA, error) {
+// with its sealed key (none for a key in the HSM) in one transaction.
+func (s *Service) storeCA(ctx context.Context, ca *pca.CA, issued *pki.Issued, key caKey, now time.Time) (pca.CA, error) {
 	id, err := s.newID()
-	if err != nil {
-		return pca.CA{}, err
-	}
-	rec, err := s.sealKey(ca.AccountID, ca.Algorithm, key)
 	if err != nil {
 		return pca.CA{}, err
 	}
@@ -164,12 +174,12 @@ func (s *Service) storeCA(ctx context.Context, ca *pca.CA, issued *pki.Issued, k
 	ca.Status = pca.StatusIssue
 	ca.Subject = pki.SubjectFromName(c.Subject)
 	ca.SubjectDN = pki.SubjectDN(c.Subject)
-	ca.KeyRef = rec.Ref
+	ca.KeyRef = key.ref
 	ca.SerialNumber = serialHex(c)
 	ca.DER = issued.DER
 	ca.NotBefore, ca.NotAfter = c.NotBefore.UTC(), c.NotAfter.UTC()
 	ca.Created = now
-	err = s.store.CreateCA(ctx, ca, rec)
+	err = s.store.CreateCA(ctx, ca, key.rec)
 	if errors.Is(err, store.ErrQuota) {
 		return pca.CA{}, &pca.Error{Kind: pca.KindQuota, Param: "ParentIdentifier", Detail: "CertificateCount",
 			Msg: fmt.Sprintf("The root CA %q has used all the sub-CAs its instance allows.", ca.ParentIdentifier)}
@@ -178,7 +188,7 @@ func (s *Service) storeCA(ctx context.Context, ca *pca.CA, issued *pki.Issued, k
 		return pca.CA{}, internal(fmt.Errorf("service: store CA: %w", err))
 	}
 	s.mu.Lock()
-	s.signers[rec.Ref] = key
+	s.signers[key.ref] = key.signer
 	s.mu.Unlock()
 	s.caCreatedEvents(ctx, *ca)
 	return *ca, nil

@@ -37,14 +37,20 @@ func checkExportPassword(param string, password []byte) error {
 // the caller's account as an "ENCRYPTED PRIVATE KEY" PEM block (PKCS#8,
 // PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC) under password. Only keys
 // the service generated (CreateClientCertificate, CreateServerCertificate)
-// are held; any other certificate is a KindState error. A non-empty
-// resourceGroup must be the certificate's (else KindNotFound). Neither the
-// password nor the key is logged or kept.
+// are held; any other certificate is a KindState error, and so is a CA's
+// identifier (a CA's key is never exported) or a key held in an HSM. A
+// non-empty resourceGroup must be the certificate's (else KindNotFound).
+// Neither the password nor the key is logged or kept.
 func (s *Service) ExportPrivateKey(ctx context.Context, a Actor, identifier, resourceGroup string, password []byte) ([]byte, error) {
 	if err := checkExportPassword("EncryptedCode", password); err != nil {
 		return nil, err
 	}
 	c, err := s.GetCertificate(ctx, a, identifier)
+	if pca.KindOf(err) == pca.KindNotFound {
+		if ca, cerr := s.store.GetCA(ctx, a.AccountID, identifier); cerr == nil {
+			return nil, caKeyNotExportable(ca) // cakeys.go
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +59,9 @@ func (s *Service) ExportPrivateKey(ctx context.Context, a Actor, identifier, res
 	}
 	if c.KeyRef == "" {
 		return nil, pca.StateError("PrivateKeyNotHeld", "The certificate %q was issued from a caller's CSR: this service does not hold its private key.", identifier)
+	}
+	if !KeyExportable(c.KeyRef) {
+		return nil, pca.StateError("PrivateKeyNotExportable", "The private key of certificate %q is held in an HSM (PKCS#11 token): it never leaves the token and cannot be exported.", identifier)
 	}
 	rec, err := s.store.GetKey(ctx, a.AccountID, c.KeyRef)
 	if errors.Is(err, store.ErrNotFound) {

@@ -45,6 +45,12 @@ type Config struct {
 	// slash), e.g. "http://127.0.0.1:8080". Issued certificates carry CRL and
 	// AIA URLs under it; empty means they carry none.
 	PublicURL string
+	// HSM, when set, is the PKCS#11 token that CA keys may be generated in
+	// (keys.HSM); CAs whose key ref names it sign through it. nil: none.
+	HSM keys.HSM
+	// CAKeyStore is where new CA keys go when a create call does not say:
+	// KeyStoreSoftware (also when empty) or KeyStoreHSM, which needs HSM.
+	CAKeyStore KeyStore
 }
 
 // Service implements the use cases. It is safe for concurrent use.
@@ -58,6 +64,9 @@ type Service struct {
 	publicURL string
 	pki       *pkiState
 	lead      *leader // background-work lease (leader.go)
+
+	hsm    keys.HSM // nil: no HSM (cakeys.go)
+	caKeys KeyStore // where new CA keys go by default
 
 	mu      sync.Mutex
 	signers map[string]crypto.Signer // CA signers by key ref
@@ -76,8 +85,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Keyring == nil {
 		return nil, errors.New("service: Store and Keyring are required")
 	}
+	caKeys, err := checkCAKeyStoreConfig(cfg.CAKeyStore, cfg.HSM)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{store: cfg.Store, sealer: cfg.Keyring, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"), pki: newPKIState(), lead: newLeader(), signers: map[string]crypto.Signer{}}
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), pki: newPKIState(), lead: newLeader(), signers: map[string]crypto.Signer{},
+		hsm: cfg.HSM, caKeys: caKeys}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -134,7 +148,9 @@ func (s *Service) newID() (string, error) {
 	return id, nil
 }
 
-// signer returns the CA signer for a key ref, opening and caching it.
+// signer returns the CA signer for a key ref, opening and caching it: a
+// key in the HSM (keys.IsHSMRef) is found there, any other is unsealed
+// from the store.
 func (s *Service) signer(ctx context.Context, accountID int64, ref string) (crypto.Signer, error) {
 	s.mu.Lock()
 	sg, ok := s.signers[ref]
@@ -142,17 +158,31 @@ func (s *Service) signer(ctx context.Context, accountID int64, ref string) (cryp
 	if ok {
 		return sg, nil
 	}
-	rec, err := s.store.GetKey(ctx, accountID, ref)
-	if err != nil {
-		return nil, pca.Internal(fmt.Errorf("service: load CA key: %w", err))
+	var err error
+	if keys.IsHSMRef(ref) {
+		sg, err = s.hsmSigner(ctx, ref) // cakeys.go
+	} else {
+		sg, err = s.sealedSigner(ctx, accountID, ref)
 	}
-	sg, err = s.sealer.OpenSigner(ctx, rec.Sealed, ref)
 	if err != nil {
-		return nil, pca.Internal(fmt.Errorf("service: open CA key: %w", err))
+		return nil, err
 	}
 	s.mu.Lock()
 	s.signers[ref] = sg
 	s.mu.Unlock()
+	return sg, nil
+}
+
+// sealedSigner opens a software CA key sealed in the store.
+func (s *Service) sealedSigner(ctx context.Context, accountID int64, ref string) (crypto.Signer, error) {
+	rec, err := s.store.GetKey(ctx, accountID, ref)
+	if err != nil {
+		return nil, pca.Internal(fmt.Errorf("service: load CA key: %w", err))
+	}
+	sg, err := s.sealer.OpenSigner(ctx, rec.Sealed, ref)
+	if err != nil {
+		return nil, pca.Internal(fmt.Errorf("service: open CA key: %w", err))
+	}
 	return sg, nil
 }
 
