@@ -42,24 +42,53 @@ func BenchmarkListCert(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	setup := fmt.Sprintf("database %s", path)
+	setup := fmt.Sprintf("SQLite database %s", path)
 	if fi, err := os.Stat(path); err == nil {
 		setup += fmt.Sprintf(", %.1f MiB", float64(fi.Size())/(1<<20))
 	}
-	if took > 0 {
-		setup += fmt.Sprintf("; seeded %d + %d certificates in %v", seed.MainCerts, seed.OtherCerts, took.Round(time.Millisecond))
-	} else {
-		setup += fmt.Sprintf("; reused cached seed of %d + %d certificates", seed.MainCerts, seed.OtherCerts)
-	}
+	setup += "; " + seedNote(seed, took)
 
+	// The query plans of the exact SQL each case sends, to show which index
+	// it uses: the statements are recorded by a second store on the same
+	// file whose driver logs them, then explained on the main store.
+	tr, err := openTraced(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { tr.Close() })
+	explain := func(ctx context.Context, q store.ListQuery) (string, error) {
+		return explainList(ctx, s.DB(), tr, seed.Main, q)
+	}
+	runListBench(b, s, seed, "delete "+path+" to re-seed", setup, explain)
+}
+
+// seedNote describes how the benchmark's data came to be: seeded now (with
+// the time and rate) or reused.
+func seedNote(seed benchSeed, took time.Duration) string {
+	rows := seed.MainCerts + seed.OtherCerts
+	if took > 0 {
+		return fmt.Sprintf("seeded %d + %d certificates in %v (%.0f certificates/s)", seed.MainCerts, seed.OtherCerts,
+			took.Round(time.Millisecond), float64(rows)/took.Seconds())
+	}
+	return fmt.Sprintf("reused cached seed of %d + %d certificates", seed.MainCerts, seed.OtherCerts)
+}
+
+// runListBench checks every case of a seeded store against plain SQL, then
+// runs one sub-benchmark per case. Each sub-benchmark logs (once) setup if
+// it is the first, the case's parameters and explain's plan of its
+// statements: the testing package prints a parent benchmark's log only
+// under -v, and trims any benchmark's log after 10 lines, so plans are
+// compact. reseed tells how to rebuild a seed that fails the checks.
+func runListBench(b *testing.B, s *Store, seed benchSeed, reseed, setup string, explain func(context.Context, store.ListQuery) (string, error)) {
+	ctx := context.Background()
 	// Correctness first: a broken query must not produce good-looking numbers.
 	if seed.MainCerts != benchCerts {
-		b.Fatalf("main account has %d certificates, want %d (delete %s to re-seed)", seed.MainCerts, benchCerts, path)
+		b.Fatalf("main account has %d certificates, want %d (%s)", seed.MainCerts, benchCerts, reseed)
 	}
 	if res, err := s.ListCertificates(ctx, seed.Main, store.ListQuery{Limit: 20}); err != nil {
 		b.Fatal(err)
 	} else if res.Total != benchCerts {
-		b.Fatalf("no-filter Total = %d, want %d", res.Total, benchCerts)
+		b.Fatalf("no-filter Total = %d, want %d (%s)", res.Total, benchCerts, reseed)
 	}
 	cases, err := listCases(ctx, s, seed)
 	if err != nil {
@@ -74,22 +103,12 @@ func BenchmarkListCert(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	// The query plans of the exact SQL each case sends, to show which index
-	// it uses. They are logged from inside each sub-benchmark (once): the
-	// testing package prints a parent benchmark's log only under -v, and
-	// trims any benchmark's log after 10 lines, so each plan is compact.
-	tr, err := openTraced(path)
-	if err != nil {
-		b.Fatal(err)
-	}
 	plans := map[string]string{}
 	for _, c := range cases {
-		if plans[c.name], err = explainList(ctx, s.DB(), tr, seed.Main, c.q); err != nil {
-			tr.Close()
+		if plans[c.name], err = explain(ctx, c.q); err != nil {
 			b.Fatalf("%s: explain: %v", c.name, err)
 		}
 	}
-	tr.Close()
 
 	for i, c := range cases {
 		logged := false
@@ -126,8 +145,10 @@ type listCase struct {
 // listCases builds the benchmarked queries for a seeded database. Depths
 // are relative to its size: for 1M rows, token-depth-500k starts below the
 // 500,000th newest certificate and page-10000 is page 10,000 of 50.
+// parent-retired lists the busiest sub-CA, retired halfway: its newest
+// certificate is older than the newest half of the store (checked here).
 func listCases(ctx context.Context, s *Store, seed benchSeed) ([]listCase, error) {
-	db := s.DB()
+	db := s.db // rebinds ? for PostgreSQL
 	// nth returns the id of the n-th newest (1-based) certificate matching where.
 	nth := func(n int64, where string, args ...any) (int64, error) {
 		var id int64
@@ -158,6 +179,14 @@ func listCases(ctx context.Context, s *Store, seed benchSeed) ([]listCase, error
 	if err != nil {
 		return nil, err
 	}
+	retired := seed.SubCAs[0]
+	var retiredNewest int64
+	if err := db.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM certificates WHERE account_id = ? AND ca_id = ?", seed.Main, retired.ID).Scan(&retiredNewest); err != nil {
+		return nil, err
+	}
+	if retiredNewest == 0 || retiredNewest >= mid {
+		return nil, fmt.Errorf("the retired sub-CA's newest certificate is %d, want one below the midpoint %d", retiredNewest, mid)
+	}
 	var midChanged int64
 	if err := db.QueryRowContext(ctx, "SELECT changed_at FROM certificates WHERE id = ?", mid).Scan(&midChanged); err != nil {
 		return nil, err
@@ -169,6 +198,7 @@ func listCases(ctx context.Context, s *Store, seed benchSeed) ([]listCase, error
 		{"no-filter", store.ListQuery{Limit: 20}},
 		{"status+type", store.ListQuery{Status: pca.StatusIssue, Type: pca.TypeServer, Limit: 20}},
 		{"parent", store.ListQuery{ParentIdentifier: parent.Identifier, Limit: 20}},
+		{"parent-retired", store.ListQuery{ParentIdentifier: retired.Identifier, Limit: 20}},
 		{"instance", store.ListQuery{InstanceUUID: seed.SubCAs[2].InstanceUUID, Limit: 20}},
 		{"token-depth-500k", store.ListQuery{BeforeID: mid, Limit: 20}},
 		{"status+type-token-deep", store.ListQuery{Status: pca.StatusIssue, Type: pca.TypeServer, BeforeID: stMid, Limit: 20}},
@@ -238,7 +268,7 @@ func checkList(ctx context.Context, s *Store, acct int64, q store.ListQuery) err
 		where, args = append(where, "changed_at < ?"), append(args, ms(q.ChangedBefore))
 	}
 	var total int64
-	if err := s.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM certificates WHERE "+strings.Join(where, " AND "), args...).Scan(&total); err != nil {
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM certificates WHERE "+strings.Join(where, " AND "), args...).Scan(&total); err != nil {
 		return err
 	}
 	if res.Total != total {
@@ -247,7 +277,7 @@ func checkList(ctx context.Context, s *Store, acct int64, q store.ListQuery) err
 	if q.BeforeID > 0 {
 		where, args = append(where, "id < ?"), append(args, q.BeforeID)
 	}
-	rows, err := s.DB().QueryContext(ctx, "SELECT id FROM certificates WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ? OFFSET ?",
+	rows, err := s.db.QueryContext(ctx, "SELECT id FROM certificates WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ? OFFSET ?",
 		append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return err

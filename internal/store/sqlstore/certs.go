@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -83,7 +84,7 @@ func insertCert(ctx context.Context, tx *sqlTx, c *pca.Certificate) error {
 	if err := insertCertRow(ctx, tx, c); err != nil {
 		return err
 	}
-	return bumpCount(ctx, tx, c, c.Status, 1)
+	return bumpCount(ctx, tx, c, c.Status, c.Changed, 1)
 }
 
 // insertCertRow writes the certificate row and its body.
@@ -121,15 +122,35 @@ func insertCertRow(ctx context.Context, tx *sqlTx, c *pca.Certificate) error {
 	return putTags(ctx, tx, c.AccountID, c.Identifier, c.Tags)
 }
 
-func bumpCount(ctx context.Context, tx *sqlTx, c *pca.Certificate, status pca.Status, delta int64) error {
+// bumpCount adds delta certificates like c with status to cert_counts, and
+// to cert_day_counts on the UTC day of changed (their last change).
+func bumpCount(ctx context.Context, tx *sqlTx, c *pca.Certificate, status pca.Status, changed time.Time, delta int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO cert_counts (account_id, ca_id, instance_id, cert_type, status, n) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, ca_id, instance_id, cert_type, status) DO UPDATE SET n = cert_counts.n + excluded.n`,
 		c.AccountID, c.CAID, c.InstanceID, string(c.Type), string(status), delta)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update counts: %w", err)
 	}
+	return bumpDayCount(ctx, tx, c, status, changed, delta)
+}
+
+// bumpDayCount adds delta to the cert_day_counts row of c's kind, status and
+// day of changed.
+func bumpDayCount(ctx context.Context, tx *sqlTx, c *pca.Certificate, status pca.Status, changed time.Time, delta int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO cert_day_counts (account_id, day, ca_id, instance_id, cert_type, status, n) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (account_id, day, ca_id, instance_id, cert_type, status) DO UPDATE SET n = cert_day_counts.n + excluded.n`,
+		c.AccountID, dayOf(ms(changed)), c.CAID, c.InstanceID, string(c.Type), string(status), delta)
+	if err != nil {
+		return fmt.Errorf("sqlstore: update day counts: %w", err)
+	}
 	return nil
 }
+
+// msPerDay is the length of a cert_day_counts day in milliseconds.
+const msPerDay = 24 * 60 * 60 * 1000
+
+// dayOf is the cert_day_counts day of a time in Unix milliseconds.
+func dayOf(ms int64) int64 { return ms / msPerDay }
 
 // GetCertificate implements store.Store.
 func (s *Store) GetCertificate(ctx context.Context, accountID int64, identifier string) (pca.Certificate, error) {
@@ -175,10 +196,10 @@ func (s *Store) RevokeCertificate(ctx context.Context, accountID int64, identifi
 			WHERE id = ?`, string(pca.StatusRevoke), ms(at), int(reason), ms(at), c.ID); err != nil {
 			return fmt.Errorf("sqlstore: revoke: %w", err)
 		}
-		if err := bumpCount(ctx, tx, &c, pca.StatusIssue, -1); err != nil {
+		if err := bumpCount(ctx, tx, &c, pca.StatusIssue, c.Changed, -1); err != nil {
 			return err
 		}
-		if err := bumpCount(ctx, tx, &c, pca.StatusRevoke, 1); err != nil {
+		if err := bumpCount(ctx, tx, &c, pca.StatusRevoke, at, 1); err != nil {
 			return err
 		}
 		if err := addRevocation(ctx, tx, c.CAID, accountID, c.SerialNumber, at, reason, c.NotAfter); err != nil {
@@ -193,12 +214,13 @@ func (s *Store) RevokeCertificate(ctx context.Context, accountID int64, identifi
 
 // ListCertificates implements store.Store.
 //
-// Paging is by descending id. Token mode (BeforeID) is a keyset scan on an
-// index that starts with the filter columns, so a page costs the same at any
-// depth. Page mode (Offset) walks the same index with a covering subquery and
-// fetches only the page's rows; so does a query with a date window, whose
-// index is not in id order. Total comes from cert_counts when no date filter
-// is set, else from an index count.
+// Paging is by descending id. Every mode picks the page's ids with a
+// subquery on an index that starts with the filter columns and ends with
+// id, then fetches only the page's rows. Token mode (BeforeID) is a keyset
+// scan of that index, so a page costs the same at any depth; page mode
+// (Offset) walks it; a date window sorts the ids of the window, whose index
+// is not in id order. Total comes from cert_counts when no date or
+// resource-group filter is set, else from an index count.
 func (s *Store) ListCertificates(ctx context.Context, accountID int64, q store.ListQuery) (store.ListResult, error) {
 	where := []string{"c.account_id = ?"}
 	args := []any{accountID}
@@ -217,11 +239,11 @@ func (s *Store) ListCertificates(ctx context.Context, accountID int64, q store.L
 		where, args = append(where, "c.cert_type"+in), append(args, anySlice(q.Types)...)
 		countWhere, countArgs = append(countWhere, "cert_type"+in), append(countArgs, anySlice(q.Types)...)
 	}
-	dated := false
+	dated, grouped := false, false
 	if q.ResourceGroupID != "" {
 		// Not counted by cert_counts: count through the index like a date window.
 		where, args = append(where, "c.resource_group_id = ?"), append(args, q.ResourceGroupID)
-		dated = true
+		dated, grouped = true, true
 	}
 	if q.InstanceUUID != "" {
 		var id int64
@@ -258,9 +280,12 @@ func (s *Store) ListCertificates(ctx context.Context, accountID int64, q store.L
 
 	var total int64
 	var err error
-	if dated {
+	switch {
+	case dated && !grouped:
+		total, err = s.countWindow(ctx, where[:len(where)-windowConds(q)], args[:len(args)-windowConds(q)], countWhere, countArgs, q.ChangedFrom, q.ChangedBefore)
+	case dated:
 		err = s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM certificates c WHERE "+strings.Join(where, " AND "), args...).Scan(&total)
-	} else {
+	default:
 		err = s.db.QueryRowContext(ctx, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM cert_counts WHERE "+strings.Join(countWhere, " AND "), countArgs...).Scan(&total)
 	}
 	if err != nil {
@@ -271,33 +296,42 @@ func (s *Store) ListCertificates(ctx context.Context, accountID int64, q store.L
 	if limit <= 0 {
 		limit = 20
 	}
+	// Every mode chooses the page's ids first, from the index that starts
+	// with the filter columns and ends with id (each is covering for the
+	// ids: an index-only scan on PostgreSQL), then reads, joins and returns
+	// only those rows. Selecting only ids also keeps PostgreSQL from walking
+	// the primary key backwards and filtering each row it reads, a plan it
+	// costs on the assumption that matches are spread evenly over ids: for a
+	// filter whose rows are all old (a sub-CA no longer in use, an account
+	// that stopped issuing) that walk reads every newer row first.
+	//
+	// A date window is read through certs_changed (account_id, changed_at,
+	// id), which is not in id order: its ids are sorted (a top-N sort of the
+	// window), with the ORDER BY on c.id + 0 so that no index can serve it
+	// and the window's index is used. Otherwise PostgreSQL would again walk
+	// the primary key, and since changed_at grows with id, a window far from
+	// the newest rows would cost a scan of most of the table. A page costs at
+	// most about what the window's exact count costs.
+	//
 	// LIMIT and OFFSET go into the SQL as integer literals computed here, not
 	// as bound parameters: SQLite marks a statement whose LIMIT or OFFSET is a
 	// parameter for re-preparation on every bind, which parsed every list
 	// statement twice.
-	page := " ORDER BY c.id DESC LIMIT " + strconv.Itoa(limit)
-	var query string
+	order := " ORDER BY c.id DESC"
+	if !q.ChangedFrom.IsZero() || !q.ChangedBefore.IsZero() {
+		order = " ORDER BY c.id + 0 DESC"
+	}
+	page := order + " LIMIT " + strconv.Itoa(limit)
 	if q.Offset > 0 {
 		if q.Offset >= total {
 			return store.ListResult{Items: []pca.Certificate{}, Total: total}, nil
 		}
-		inner := "SELECT c.id FROM certificates c WHERE " + strings.Join(where, " AND ") + page + " OFFSET " + strconv.FormatInt(q.Offset, 10)
-		query = "SELECT " + certColumns + certJoins + "WHERE c.id IN (" + inner + ") ORDER BY c.id DESC"
-	} else {
-		if q.BeforeID > 0 {
-			where, args = append(where, "c.id < ?"), append(args, q.BeforeID)
-		}
-		if dated {
-			// A date window is read through certs_changed, which is not in id
-			// order: choose the page's ids from that (covering) index first and
-			// read only those rows, instead of reading, joining and sorting
-			// every row of the window.
-			inner := "SELECT c.id FROM certificates c WHERE " + strings.Join(where, " AND ") + page
-			query = "SELECT " + certColumns + certJoins + "WHERE c.id IN (" + inner + ") ORDER BY c.id DESC"
-		} else {
-			query = "SELECT " + certColumns + certJoins + "WHERE " + strings.Join(where, " AND ") + page
-		}
+		page += " OFFSET " + strconv.FormatInt(q.Offset, 10)
+	} else if q.BeforeID > 0 {
+		where, args = append(where, "c.id < ?"), append(args, q.BeforeID)
 	}
+	inner := "SELECT c.id FROM certificates c WHERE " + strings.Join(where, " AND ") + page
+	query := "SELECT " + certColumns + certJoins + "WHERE c.id IN (" + inner + ") ORDER BY c.id DESC"
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return store.ListResult{}, fmt.Errorf("sqlstore: list certificates: %w", err)
@@ -360,16 +394,34 @@ func (s *Store) DeleteCertificate(ctx context.Context, accountID int64, identifi
 				return fmt.Errorf("sqlstore: delete key: %w", err)
 			}
 		}
-		return bumpCount(ctx, tx, &c, c.Status, -1)
+		return bumpCount(ctx, tx, &c, c.Status, c.Changed, -1)
 	})
 }
 
 // UpdateCertificate implements store.LifecycleStore.
 func (s *Store) UpdateCertificate(ctx context.Context, accountID int64, identifier string, alias, resourceGroup *string, at time.Time) error {
-	res, err := s.exec(ctx, `UPDATE certificates SET alias = COALESCE(?, alias),
-		resource_group_id = COALESCE(?, resource_group_id), changed_at = ? WHERE account_id = ? AND identifier = ?`,
-		alias, resourceGroup, ms(at), accountID, identifier)
-	return affectedOne(res, err, "update certificate")
+	return s.inTx(ctx, func(tx *sqlTx) error {
+		var c pca.Certificate
+		var typ, status string
+		var changed int64
+		err := tx.QueryRowContext(ctx, "SELECT ca_id, instance_id, cert_type, status, changed_at FROM certificates c WHERE account_id = ? AND identifier = ?"+
+			tx.e.forUpdate("c"), accountID, identifier).Scan(&c.CAID, &c.InstanceID, &typ, &status, &changed)
+		if err != nil {
+			return notFound(err)
+		}
+		c.AccountID, c.Type = accountID, pca.CertType(typ)
+		res, err := tx.ExecContext(ctx, `UPDATE certificates SET alias = COALESCE(?, alias),
+			resource_group_id = COALESCE(?, resource_group_id), changed_at = ? WHERE account_id = ? AND identifier = ?`,
+			alias, resourceGroup, ms(at), accountID, identifier)
+		if err := affectedOne(res, err, "update certificate"); err != nil {
+			return err
+		}
+		// The certificate moves to the day of its new last change.
+		if err := bumpDayCount(ctx, tx, &c, pca.Status(status), fromMS(changed), -1); err != nil {
+			return err
+		}
+		return bumpDayCount(ctx, tx, &c, pca.Status(status), at, 1)
+	})
 }
 
 // CertificatesBySerial implements store.LifecycleStore.
@@ -421,4 +473,72 @@ func (s *Store) SetUploadFlag(ctx context.Context, accountID int64, ids []int64)
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+// windowConds is how many conditions on changed_at ListCertificates appended
+// last to its WHERE list for q's date window.
+func windowConds(q store.ListQuery) int {
+	n := 0
+	if !q.ChangedFrom.IsZero() {
+		n++
+	}
+	if !q.ChangedBefore.IsZero() {
+		n++
+	}
+	return n
+}
+
+// countWindow counts the certificates matching where (conditions on c,
+// without the window) whose last change lies in [from, before) (a zero time:
+// unbounded). The whole UTC days inside the window are summed from
+// cert_day_counts (countWhere: the same filters on its columns); only the
+// parts of the window that cover a day partly are counted through the
+// certs_changed index. So an exact count costs the window's days, not its
+// certificates.
+func (s *Store) countWindow(ctx context.Context, where []string, args []any, countWhere []string, countArgs []any, from, before time.Time) (int64, error) {
+	lo, hi := int64(0), int64(math.MaxInt64)
+	if !from.IsZero() && ms(from) > 0 {
+		lo = ms(from)
+	}
+	if !before.IsZero() {
+		hi = ms(before)
+	}
+	if hi <= lo {
+		return 0, nil
+	}
+	indexCount := func(lo, hi int64) (int64, error) {
+		var n int64
+		cond := append(append([]string{}, where...), "c.changed_at >= ?", "c.changed_at < ?")
+		err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM certificates c WHERE "+strings.Join(cond, " AND "), append(append([]any{}, args...), lo, hi)...).Scan(&n)
+		return n, err
+	}
+	firstDay := (lo + msPerDay - 1) / msPerDay // the first day that starts at or after lo
+	endDay := hi / msPerDay                    // days before it end at or before hi
+	if hi == math.MaxInt64 {
+		endDay = math.MaxInt64 / msPerDay
+	}
+	if firstDay >= endDay {
+		return indexCount(lo, hi) // no whole day inside: the window is at most two partial days
+	}
+	var total int64
+	cond := append(append([]string{}, countWhere...), "day >= ?", "day < ?")
+	if err := s.db.QueryRowContext(ctx, "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM cert_day_counts WHERE "+strings.Join(cond, " AND "),
+		append(append([]any{}, countArgs...), firstDay, endDay)...).Scan(&total); err != nil {
+		return 0, err
+	}
+	if start := firstDay * msPerDay; lo < start {
+		n, err := indexCount(lo, start)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	if end := endDay * msPerDay; hi != math.MaxInt64 && end < hi {
+		n, err := indexCount(end, hi)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
 }

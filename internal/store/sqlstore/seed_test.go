@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -11,23 +12,26 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pcad-dev/pcad/internal/pca"
 	"github.com/pcad-dev/pcad/internal/store"
+	"github.com/pcad-dev/pcad/internal/store/sqlstore/pgtest"
 )
 
-// This file seeds a SQLite store for the ListCert benchmarks: one main
-// account with a root CA, four sub-CAs (each with its default end-entity
-// instance) and N end-entity certificates spread over them, and a second
-// account whose rows are interleaved with the main account's ids so that
-// per-account scoping is exercised. Seeding goes through
-// BulkInsertCertificates, the same path imports use, not through the API.
+// This file seeds a store (SQLite or PostgreSQL) for the ListCert
+// benchmarks: one main account with a root CA, four sub-CAs (each with its
+// default end-entity instance; the first one retired halfway) and N
+// end-entity certificates spread over them, and a second account whose rows
+// are interleaved with the main account's ids so that per-account scoping is
+// exercised. Seeding goes through BulkInsertCertificates, the same path
+// imports use (COPY on PostgreSQL), not through the API.
 
 // seedVersion changes whenever the generated data changes, so that a cached
 // database seeded by an older generator is not reused.
-const seedVersion = "listcert-seed-v1"
+const seedVersion = "listcert-seed-v3"
 
 // otherEvery: after every otherEvery main-account rows comes one row of the
 // second account.
@@ -37,7 +41,8 @@ const otherEvery = 50
 // (one transaction each).
 const seedBatch = 10_000
 
-// subCAWeights spreads the main account's certificates over its sub-CAs.
+// subCAWeights spreads the main account's certificates over its sub-CAs
+// (the first one's share goes to the others once it is retired, halfway).
 var subCAWeights = []int{40, 30, 20, 10}
 
 // benchSeed describes a seeded database.
@@ -150,7 +155,7 @@ func removeDB(p string) {
 // loadSeed finds the seeded accounts and CAs in a seeded database.
 func loadSeed(ctx context.Context, s *Store) (benchSeed, error) {
 	var seed benchSeed
-	db := s.DB()
+	db := s.db // rebinds ? for PostgreSQL
 	if err := db.QueryRowContext(ctx, "SELECT id FROM accounts WHERE name = ?", mainAccountName).Scan(&seed.Main); err != nil {
 		return seed, fmt.Errorf("main account: %w", err)
 	}
@@ -215,6 +220,12 @@ func loadSeed(ctx context.Context, s *Store) (benchSeed, error) {
 // end-entity certificates into the main account and n/otherEvery into the
 // second one, interleaved. The data is deterministic.
 func seedStore(ctx context.Context, s *Store, n int) (benchSeed, error) {
+	return seedWith(ctx, s, n, s.BulkInsertCertificates)
+}
+
+// seedWith is seedStore with the certificates stored by put, in batches of
+// at most seedBatch, in generation order.
+func seedWith(ctx context.Context, s *Store, n int, put func(context.Context, []pca.Certificate) error) (benchSeed, error) {
 	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	rng := rand.New(rand.NewChaCha8([32]byte{'p', 'c', 'a', 'd', '-', 'b', 'e', 'n', 'c', 'h'}))
 	idRand := rand.NewChaCha8([32]byte{'i', 'd', 's'})
@@ -293,29 +304,37 @@ func seedStore(ctx context.Context, s *Store, n int) (benchSeed, error) {
 		instIDs[ca.Identifier] = in.ID
 	}
 
-	weightSum := 0
-	for _, w := range subCAWeights {
-		weightSum += w
-	}
-	pickCA := func() pca.CA {
-		r := rng.IntN(weightSum)
-		for i, w := range subCAWeights {
-			if r < w {
-				return seed.SubCAs[i]
+	total := n + n/otherEvery
+	// pickCA draws a sub-CA by weight. The first (and busiest) one is
+	// retired halfway through, as when an issuing CA is rotated out: none of
+	// the newer half of the store is its, so a list filtered on it starts
+	// deep in the id order.
+	pickCA := func(i int) pca.CA {
+		first := 0
+		if i >= total/2 {
+			first = 1
+		}
+		sum := 0
+		for _, w := range subCAWeights[first:] {
+			sum += w
+		}
+		r := rng.IntN(sum)
+		for k := first; k < len(subCAWeights); k++ {
+			if r < subCAWeights[k] {
+				return seed.SubCAs[k]
 			}
-			r -= w
+			r -= subCAWeights[k]
 		}
 		return seed.SubCAs[len(seed.SubCAs)-1]
 	}
 
-	total := n + n/otherEvery
 	step := 2 * 365 * 24 * time.Hour / time.Duration(total) // issued over two years
 	batch := make([]pca.Certificate, 0, seedBatch)
 	mainDone := 0
 	for i := 0; i < total; i++ {
 		ca := seed.OtherSubCA
 		if (i+1)%(otherEvery+1) != 0 {
-			ca = pickCA()
+			ca = pickCA(i)
 			mainDone++
 		}
 		created := t0.Add(time.Duration(i)*step + time.Duration(rng.Int64N(int64(step))))
@@ -325,7 +344,7 @@ func seedStore(ctx context.Context, s *Store, n int) (benchSeed, error) {
 		}
 		batch = append(batch, c)
 		if len(batch) == cap(batch) || i == total-1 {
-			if err := s.BulkInsertCertificates(ctx, batch); err != nil {
+			if err := put(ctx, batch); err != nil {
 				return seed, err
 			}
 			batch = batch[:0]
@@ -448,12 +467,18 @@ func genCert(rng *rand.Rand, idRand *rand.ChaCha8, ca pca.CA, instID int64, i in
 // checks on a small database, so that the benchmark code stays working
 // without a 1M-row seed on every go test.
 func TestBenchSeedSmall(t *testing.T) {
-	ctx := context.Background()
-	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "seed.db"))
+	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "seed.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	testSmallSeed(t, s)
+}
+
+// testSmallSeed seeds an empty store with 5,000 certificates and runs the
+// benchmark's checks of every case on it.
+func testSmallSeed(t *testing.T, s *Store) {
+	ctx := t.Context()
 	const n = 5_000
 	seeded, err := seedStore(ctx, s, n)
 	if err != nil {
@@ -478,5 +503,198 @@ func TestBenchSeedSmall(t *testing.T) {
 	}
 	if err := checkScoping(ctx, s, seed); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestBulkInsertMatchesInsert stores the same generated certificates (and a
+// batch of edge cases: repeated tag keys, a repeated revoked serial, custom
+// identifiers, both accounts) once through BulkInsertCertificates and once
+// through InsertCertificate, each into an empty store of the same engine,
+// and requires every table the two touch to end up identical: rows and
+// bodies, ids, cert_counts, issued counts, revocations and revocation
+// sequences, tags. Then a batch holding a duplicate identifier must fail
+// with store.ErrConflict and change nothing.
+func TestBulkInsertMatchesInsert(t *testing.T) {
+	engines := []struct {
+		name string
+		open func(t *testing.T) *Store
+	}{
+		{"sqlite", func(t *testing.T) *Store {
+			s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "pcad.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}},
+		{"postgres", func(t *testing.T) *Store {
+			s, err := OpenPostgres(t.Context(), pgtest.Schema(t, "pcad_bulk"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}},
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := t.Context()
+			bulk, single := e.open(t), e.open(t)
+			oneByOne := func(ctx context.Context, certs []pca.Certificate) error {
+				for i := range certs {
+					if err := single.InsertCertificate(ctx, &certs[i], nil); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			const n = 1_000
+			seedB, err := seedWith(ctx, bulk, n, bulk.BulkInsertCertificates)
+			if err != nil {
+				t.Fatalf("bulk seed: %v", err)
+			}
+			seedS, err := seedWith(ctx, single, n, oneByOne)
+			if err != nil {
+				t.Fatalf("per-row seed: %v", err)
+			}
+			edgeB, edgeS := edgeCerts(t, bulk, seedB), edgeCerts(t, single, seedS)
+			if err := bulk.BulkInsertCertificates(ctx, edgeB); err != nil {
+				t.Fatalf("bulk edge cases: %v", err)
+			}
+			if err := oneByOne(ctx, edgeS); err != nil {
+				t.Fatalf("per-row edge cases: %v", err)
+			}
+			for i := range edgeB {
+				if edgeB[i].ID == 0 || edgeB[i].ID != edgeS[i].ID || i > 0 && edgeB[i].ID <= edgeB[i-1].ID {
+					t.Fatalf("edge case %d: bulk id %d, per-row id %d (want equal, ascending)", i, edgeB[i].ID, edgeS[i].ID)
+				}
+			}
+			want := dumpTables(t, single)
+			got := dumpTables(t, bulk)
+			compareDumps(t, got, want)
+			if c := got["cert_counts"]; len(c) == 0 {
+				t.Fatal("cert_counts is empty: the comparison would prove nothing")
+			}
+
+			// A duplicate identifier fails the whole batch and stores nothing.
+			dup := edgeCerts(t, bulk, seedB)[:2]
+			dup[0].Identifier += "-new" // would be stored but for its batch
+			dup[1].Identifier = edgeB[0].Identifier
+			err = bulk.BulkInsertCertificates(ctx, dup)
+			if !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("duplicate identifier: err = %v, want store.ErrConflict", err)
+			}
+			if dup[0].ID != 0 || dup[1].ID != 0 {
+				t.Errorf("failed batch left ids %d, %d", dup[0].ID, dup[1].ID)
+			}
+			compareDumps(t, dumpTables(t, bulk), got)
+		})
+	}
+}
+
+// edgeCerts builds certificates that exercise what the bulk path must do
+// like the per-row one, on top of a seed.
+func edgeCerts(t *testing.T, s *Store, seed benchSeed) []pca.Certificate {
+	t.Helper()
+	rng := rand.New(rand.NewChaCha8([32]byte{'e', 'd', 'g', 'e'}))
+	idRand := rand.NewChaCha8([32]byte{'e', 'd', 'g', 'e', '-', 'i', 'd'})
+	at := time.Date(2026, 3, 4, 5, 6, 7, 8_000_000, time.UTC)
+	var out []pca.Certificate
+	for i, ca := range []pca.CA{seed.SubCAs[0], seed.SubCAs[1], seed.SubCAs[1], seed.OtherSubCA, seed.SubCAs[3]} {
+		c, err := genCert(rng, idRand, ca, 0, 1_000_000+i, at.Add(time.Duration(i)*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	// Each certificate draws on its CA's default instance.
+	for i := range out {
+		c := &out[i]
+		ca := seed.OtherSubCA
+		for _, sub := range seed.SubCAs {
+			if sub.Identifier == c.ParentIdentifier {
+				ca = sub
+			}
+		}
+		in, err := s.GetInstance(t.Context(), c.AccountID, ca.InstanceUUID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.InstanceID = in.ID
+	}
+	// Repeated tag keys: the last value of a key wins.
+	out[0].Tags = []pca.Tag{{Key: "env", Value: "dev"}, {Key: "team", Value: "a"}, {Key: "env", Value: "prod"}}
+	// Two revocations of one serial under one CA: the first record stays,
+	// and both bump the CA's revocation sequence.
+	for _, i := range []int{1, 2} {
+		out[i].Status, out[i].RevokeReason = pca.StatusRevoke, pca.RevocationReason(i)
+		out[i].RevokedAt = at.Add(time.Duration(i) * time.Hour)
+		out[i].Changed = out[i].RevokedAt
+		out[i].SerialNumber = "00aa55"
+	}
+	out[3].CustomIdentifier, out[3].Tags = "edge-custom", nil
+	out[4].CustomIdentifier, out[4].AliasName = "", "edge alias"
+	return out
+}
+
+// dumpTables reads every row of the tables certificate writes touch, each
+// row as text, sorted.
+func dumpTables(t *testing.T, s *Store) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, table := range []string{"accounts", "cas", "instances", "certificates", "certificate_bodies", "cert_counts",
+		"revocations", "tags", "private_keys"} {
+		rows, err := s.db.QueryContext(t.Context(), "SELECT * FROM "+table)
+		if err != nil {
+			t.Fatalf("dump %s: %v", table, err)
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("dump %s: %v", table, err)
+			}
+			var b strings.Builder
+			for i, v := range vals {
+				if v, ok := v.([]byte); ok {
+					fmt.Fprintf(&b, "%s=%x ", cols[i], v)
+					continue
+				}
+				fmt.Fprintf(&b, "%s=%v ", cols[i], v)
+			}
+			lines = append(lines, b.String())
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.Fatalf("dump %s: %v", table, err)
+		}
+		sort.Strings(lines)
+		out[table] = lines
+	}
+	return out
+}
+
+func compareDumps(t *testing.T, got, want map[string][]string) {
+	t.Helper()
+	for table, w := range want {
+		g := got[table]
+		if len(g) != len(w) {
+			t.Errorf("%s: %d rows, want %d", table, len(g), len(w))
+			continue
+		}
+		for i := range w {
+			if g[i] != w[i] {
+				t.Errorf("%s: row differs:\n got  %s\n want %s", table, g[i], w[i])
+				break
+			}
+		}
 	}
 }

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"List/ItemsMatchGet", testListItems},
 		{"List/Filters", testListFilters},
 		{"List/DateBounds", testListDateBounds},
+		{"List/WindowTotals", testListWindowTotals},
 		{"List/UnknownFilter", testListUnknown},
 		{"List/TotalAfterRevoke", testListTotalAfterRevoke},
 		{"List/TotalIgnoresPaging", testListTotalIgnoresPaging},
