@@ -331,6 +331,11 @@ func (s *Store) ListCertificates(ctx context.Context, accountID int64, q store.L
 		where, args = append(where, "c.id < ?"), append(args, q.BeforeID)
 	}
 	inner := "SELECT c.id FROM certificates c WHERE " + strings.Join(where, " AND ") + page
+	if q.Offset == 0 {
+		if in, inArgs, ok := windowPage(where, args, q, limit); ok {
+			inner, args = in, inArgs
+		}
+	}
 	query := "SELECT " + certColumns + certJoins + "WHERE c.id IN (" + inner + ") ORDER BY c.id DESC"
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -541,4 +546,38 @@ func (s *Store) countWindow(ctx context.Context, where []string, args []any, cou
 		total += n
 	}
 	return total, nil
+}
+
+// maxWindowDays bounds the days windowPage splits a window into.
+const maxWindowDays = 62
+
+// windowPage returns the subquery choosing a token-mode page of a date
+// window bounded on both sides by at most maxWindowDays UTC days: for each
+// day, the newest limit ids of that day (certs_changed_day, in id order
+// within a day), then the newest limit of those. The page's ids are among
+// them, since every id of the window belongs to one day. So a page reads
+// about days x limit index entries rather than every id of the window.
+// where and args already hold the window and BeforeID conditions.
+func windowPage(where []string, args []any, q store.ListQuery, limit int) (string, []any, bool) {
+	if q.ChangedFrom.IsZero() || q.ChangedBefore.IsZero() || q.ResourceGroupID != "" {
+		return "", nil, false
+	}
+	lo, hi := ms(q.ChangedFrom), ms(q.ChangedBefore)
+	if lo < 0 || hi <= lo {
+		return "", nil, false
+	}
+	first, last := dayOf(lo), dayOf(hi-1)
+	if last-first+1 > maxWindowDays {
+		return "", nil, false
+	}
+	cond := strings.Join(where, " AND ")
+	lim := " ORDER BY c.id DESC LIMIT " + strconv.Itoa(limit)
+	parts := make([]string, 0, last-first+1)
+	var all []any
+	for d := first; d <= last; d++ {
+		parts = append(parts, "SELECT id FROM (SELECT c.id FROM certificates c WHERE "+cond+
+			" AND c.changed_at / 86400000 = "+strconv.FormatInt(d, 10)+lim+") AS d"+strconv.FormatInt(d-first, 10))
+		all = append(all, args...)
+	}
+	return "SELECT id FROM (" + strings.Join(parts, " UNION ALL ") + ") AS w ORDER BY id DESC LIMIT " + strconv.Itoa(limit), all, true
 }

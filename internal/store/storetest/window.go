@@ -10,7 +10,8 @@ import (
 	"github.com/pcad-dev/pcad/internal/store"
 )
 
-// testListWindowTotals checks the exact Total of date windows that span
+// testListWindowTotals checks the exact Total and the pages (first, and
+// after a token) of date windows that span
 // whole days and parts of days, with and without other filters, after
 // certificates were issued over two weeks at every hour of the day, then
 // revoked, updated and deleted (each moving a certificate to the day of its
@@ -82,10 +83,14 @@ func testListWindowTotals(t *testing.T, open opener) {
 			t.Run(fmt.Sprintf("%s/%s", w.name, fl.name), func(t *testing.T) {
 				q := fl.q
 				q.ChangedFrom, q.ChangedBefore = w.from, w.before
-				want := int64(len(m.want(q)))
-				q.Limit = 1
-				if got := f.list(iss.ca.AccountID, q).Total; got != want {
-					t.Fatalf("Total = %d, want %d", got, want)
+				want := m.want(q)
+				// The first page, then the page after a token (BeforeID)
+				// in the middle of the window: the newest ids, in order.
+				q.Limit = 3
+				checkPage(t, f.list(iss.ca.AccountID, q), want[:min(3, len(want))], int64(len(want)))
+				if len(want) > 4 {
+					q.BeforeID = want[2].ID
+					checkPage(t, f.list(iss.ca.AccountID, q), want[3:min(6, len(want))], int64(len(want)))
 				}
 			})
 		}
