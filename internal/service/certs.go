@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"math/big"
 
 	"github.com/pcad-dev/pcad/internal/pca"
 	"github.com/pcad-dev/pcad/internal/pki"
@@ -28,8 +29,8 @@ type IssueRequest struct {
 	Tags             []pca.Tag
 }
 
-// IssueCertificate validates req, then generates a key, reserves a serial,
-// signs and stores the certificate. Nothing is stored when validation fails.
+// IssueCertificate validates req, then generates a key, signs with a fresh
+// serial and stores the certificate with the serial's reservation. Nothing is stored when validation fails.
 func (s *Service) IssueCertificate(ctx context.Context, a Actor, req IssueRequest) (pca.Certificate, error) {
 	if err := maxLength("CustomIdentifier", req.CustomIdentifier, 64); err != nil {
 		return pca.Certificate{}, err
@@ -73,11 +74,7 @@ func (s *Service) IssueCertificate(ctx context.Context, a Actor, req IssueReques
 	if err != nil {
 		return pca.Certificate{}, internal(err)
 	}
-	id, serial, err := s.reserve(ctx, ca, nil, now)
-	if err != nil {
-		return pca.Certificate{}, err
-	}
-	issued, err := s.signLeaf(iss, spec, nb, na, serial, key.Public())
+	id, err := s.newID()
 	if err != nil {
 		return pca.Certificate{}, err
 	}
@@ -85,10 +82,14 @@ func (s *Service) IssueCertificate(ctx context.Context, a Actor, req IssueReques
 	if err != nil {
 		return pca.Certificate{}, err
 	}
-	c := s.newCertificate(a, id, iss, req.Type, req.Algorithm, issued, now)
-	c.KeyRef, c.AliasName = rec.Ref, req.AliasName
-	c.CustomIdentifier, c.ResourceGroupID, c.Tags = req.CustomIdentifier, req.ResourceGroupID, req.Tags
-	return s.storeCertificate(ctx, c, &rec, iss.inst, "CustomIdentifier")
+	return s.signAndStore(ctx, iss, "CustomIdentifier", func(serial *big.Int) (*pki.Issued, error) {
+		return s.signLeaf(iss, spec, nb, na, serial, key.Public())
+	}, func(issued *pki.Issued) (pca.Certificate, *store.KeyRecord, error) {
+		c := s.newCertificate(a, id, iss, req.Type, req.Algorithm, issued, now)
+		c.KeyRef, c.AliasName = rec.Ref, req.AliasName
+		c.CustomIdentifier, c.ResourceGroupID, c.Tags = req.CustomIdentifier, req.ResourceGroupID, req.Tags
+		return c, &rec, nil
+	})
 }
 
 // inheritSubject fills empty subject fields (except CommonName) from the CA.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/pcad-dev/pcad/internal/pca"
 	"github.com/pcad-dev/pcad/internal/pki"
+	"github.com/pcad-dev/pcad/internal/store"
 )
 
 // CSRIssueRequest asks for a server or client certificate for the public key
@@ -59,8 +60,8 @@ type CSRIssueRequest struct {
 	Tags             []pca.Tag
 }
 
-// IssueFromCSR validates req, then reserves a serial, signs the request's
-// key and stores the certificate (of type req.Type, without a key). Nothing
+// IssueFromCSR validates req, then signs the request's key with a fresh
+// serial and stores the certificate with the serial's reservation (of type req.Type, without a key). Nothing
 // is stored when validation fails. Refusals, as *pca.Error: a bad request
 // (Param "Csr"), an Algorithm of another family than the request's key
 // ("Algorithm"), a key of another family than the issuer's ("Algorithm"
@@ -98,17 +99,17 @@ func (s *Service) IssueFromCSR(ctx context.Context, a Actor, req CSRIssueRequest
 	if err != nil {
 		return pca.Certificate{}, err
 	}
-	id, serial, err := s.reserve(ctx, ca, nil, now)
+	id, err := s.newID()
 	if err != nil {
 		return pca.Certificate{}, err
 	}
-	issued, err := s.signLeaf(iss, spec, nb, na, serial, csr.PublicKey)
-	if err != nil {
-		return pca.Certificate{}, err
-	}
-	c := s.newCertificate(a, id, iss, req.Type, alg, issued, now)
-	c.CustomIdentifier, c.ResourceGroupID, c.Tags = req.CustomIdentifier, req.ResourceGroupID, req.Tags
-	return s.storeCertificate(ctx, c, nil, iss.inst, "CustomIdentifier")
+	return s.signAndStore(ctx, iss, "CustomIdentifier", func(serial *big.Int) (*pki.Issued, error) {
+		return s.signLeaf(iss, spec, nb, na, serial, csr.PublicKey)
+	}, func(issued *pki.Issued) (pca.Certificate, *store.KeyRecord, error) {
+		c := s.newCertificate(a, id, iss, req.Type, alg, issued, now)
+		c.CustomIdentifier, c.ResourceGroupID, c.Tags = req.CustomIdentifier, req.ResourceGroupID, req.Tags
+		return c, nil, nil
+	})
 }
 
 // Passthrough is the ApiPassthrough of CreateCustomCertificate, as given.

@@ -158,8 +158,17 @@ func (s *Service) newCertificate(a Actor, id string, iss issuer, t pca.CertType,
 // name the call gives that parameter), a quota used up meanwhile is
 // KindQuota (quotaError of inst), anything else is internal.
 func (s *Service) storeCertificate(ctx context.Context, c pca.Certificate, key *store.KeyRecord, inst pca.Instance, customIDParam string) (pca.Certificate, error) {
-	err := s.store.InsertCertificate(ctx, &c, key)
+	return s.storeWith(ctx, s.store.InsertCertificate, c, key, inst, customIDParam)
+}
+
+// storeWith is storeCertificate through insert (InsertCertificate, or
+// InsertIssued, whose store.ErrSerialTaken is returned as it is).
+func (s *Service) storeWith(ctx context.Context, insert func(context.Context, *pca.Certificate, *store.KeyRecord) error,
+	c pca.Certificate, key *store.KeyRecord, inst pca.Instance, customIDParam string) (pca.Certificate, error) {
+	err := insert(ctx, &c, key)
 	switch {
+	case errors.Is(err, store.ErrSerialTaken):
+		return pca.Certificate{}, err
 	case errors.Is(err, store.ErrConflict):
 		return pca.Certificate{}, &pca.Error{Kind: pca.KindExists, Param: customIDParam, Detail: "CustomIdentifier",
 			Msg: fmt.Sprintf("The %s %q is already used by another certificate of this account.", customIDParam, c.CustomIdentifier)}
@@ -176,4 +185,34 @@ func (s *Service) storeCertificate(ctx context.Context, c pca.Certificate, key *
 func quotaError(inst pca.Instance) error {
 	return &pca.Error{Kind: pca.KindQuota, Detail: "CertificateCount",
 		Msg: fmt.Sprintf("The end-entity instance %s has used all %d of its certificates.", inst.UUID, inst.TotalCount)}
+}
+
+// signAndStore signs with a fresh random serial (sign), builds the record of
+// what was signed (record) and stores it together with the serial's
+// reservation, in one transaction (store.InsertIssued). A serial the issuer
+// used already (a chance of 2^-128 a draw) is drawn again and signed again:
+// a certificate signed with a taken serial is dropped, never released, so no
+// serial is ever used twice. Store refusals are mapped as storeCertificate
+// maps them.
+func (s *Service) signAndStore(ctx context.Context, iss issuer, customIDParam string, sign func(serial *big.Int) (*pki.Issued, error),
+	record func(*pki.Issued) (pca.Certificate, *store.KeyRecord, error)) (pca.Certificate, error) {
+	for range 5 {
+		serial, err := pki.NewSerial(s.rand)
+		if err != nil {
+			return pca.Certificate{}, internal(err)
+		}
+		issued, err := sign(serial)
+		if err != nil {
+			return pca.Certificate{}, err
+		}
+		c, key, err := record(issued)
+		if err != nil {
+			return pca.Certificate{}, err
+		}
+		c, err = s.storeWith(ctx, s.store.InsertIssued, c, key, iss.inst, customIDParam)
+		if !errors.Is(err, store.ErrSerialTaken) {
+			return c, err
+		}
+	}
+	return pca.Certificate{}, pca.Internal(errors.New("service: no free serial after 5 draws"))
 }

@@ -32,6 +32,9 @@ var (
 	ErrState = errors.New("store: state does not allow this change")
 	// ErrQuota: the end-entity instance has no certificates left.
 	ErrQuota = errors.New("store: instance quota exhausted")
+	// ErrSerialTaken: InsertIssued found the serial already used under the
+	// issuing CA.
+	ErrSerialTaken = errors.New("store: serial already used by the issuer")
 )
 
 // AccessKeyRecord is an AccessKey as stored: the secret is sealed (see
@@ -137,6 +140,11 @@ type Store interface {
 	// key, when not nil, is the certificate's service-generated sealed key,
 	// stored in the same transaction.
 	InsertCertificate(ctx context.Context, c *pca.Certificate, key *KeyRecord) error
+	// InsertIssued is InsertCertificate that also reserves c.SerialNumber
+	// under c.CAID (as ReserveSerial, at c.Created) in the same transaction,
+	// for a certificate signed with a serial not reserved before: a serial
+	// already used gives ErrSerialTaken and stores nothing.
+	InsertIssued(ctx context.Context, c *pca.Certificate, key *KeyRecord) error
 	// GetInstance returns an end-entity instance of the account by UUID, or
 	// ErrNotFound.
 	GetInstance(ctx context.Context, accountID int64, uuid string) (pca.Instance, error)

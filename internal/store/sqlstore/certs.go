@@ -51,7 +51,27 @@ func scanCert(row scanner, extra ...any) (pca.Certificate, error) {
 
 // InsertCertificate implements store.Store.
 func (s *Store) InsertCertificate(ctx context.Context, c *pca.Certificate, key *store.KeyRecord) error {
+	return s.insertCertificate(ctx, c, key, false)
+}
+
+// InsertIssued implements store.Store.
+func (s *Store) InsertIssued(ctx context.Context, c *pca.Certificate, key *store.KeyRecord) error {
+	return s.insertCertificate(ctx, c, key, true)
+}
+
+// insertCertificate stores c (and key), reserving its serial first when
+// reserve is set.
+func (s *Store) insertCertificate(ctx context.Context, c *pca.Certificate, key *store.KeyRecord, reserve bool) error {
 	return s.inTx(ctx, func(tx *sqlTx) error {
+		if reserve {
+			_, err := tx.ExecContext(ctx, "INSERT INTO serials (issuer_id, serial, reserved_at) VALUES (?, ?, ?)", c.CAID, c.SerialNumber, ms(c.Created))
+			if isUnique(err) {
+				return store.ErrSerialTaken
+			}
+			if err != nil {
+				return fmt.Errorf("sqlstore: reserve serial: %w", err)
+			}
+		}
 		if key != nil {
 			if err := putKey(ctx, tx, *key); err != nil {
 				return err
@@ -327,12 +347,15 @@ func (s *Store) ListCertificates(ctx context.Context, accountID int64, q store.L
 			return store.ListResult{Items: []pca.Certificate{}, Total: total}, nil
 		}
 		page += " OFFSET " + strconv.FormatInt(q.Offset, 10)
-	} else if q.BeforeID > 0 {
+	}
+	// The filters without the window and BeforeID, for windowPage.
+	baseWhere, baseArgs := where[:len(where)-windowConds(q)], args[:len(args)-windowConds(q)]
+	if q.Offset == 0 && q.BeforeID > 0 {
 		where, args = append(where, "c.id < ?"), append(args, q.BeforeID)
 	}
 	inner := "SELECT c.id FROM certificates c WHERE " + strings.Join(where, " AND ") + page
 	if q.Offset == 0 {
-		if in, inArgs, ok := windowPage(where, args, q, limit); ok {
+		if in, inArgs, ok := windowPage(s.db.e.dialect, baseWhere, baseArgs, q, limit); ok {
 			inner, args = in, inArgs
 		}
 	}
@@ -556,9 +579,17 @@ const maxWindowDays = 62
 // day, the newest limit ids of that day (certs_changed_day, in id order
 // within a day), then the newest limit of those. The page's ids are among
 // them, since every id of the window belongs to one day. So a page reads
-// about days x limit index entries rather than every id of the window.
-// where and args already hold the window and BeforeID conditions.
-func windowPage(where []string, args []any, q store.ListQuery, limit int) (string, []any, bool) {
+// about days x limit index entries rather than every id of the window. Only
+// the first and the last day are cut to the window, by filtering the day's
+// entries: a range condition on changed_at would make the planner read the
+// window through certs_changed instead. where and args are the other
+// filters (not the window, not BeforeID).
+//
+// PostgreSQL runs one per-day subquery LATERAL over the series of days (one
+// plan); SQLite, which has no LATERAL, a UNION ALL of one subquery per day
+// with the index named (INDEXED BY), its days bound as parameters so that
+// windows of equal length share a prepared statement.
+func windowPage(d dialect, where []string, args []any, q store.ListQuery, limit int) (string, []any, bool) {
 	if q.ChangedFrom.IsZero() || q.ChangedBefore.IsZero() || q.ResourceGroupID != "" {
 		return "", nil, false
 	}
@@ -570,14 +601,32 @@ func windowPage(where []string, args []any, q store.ListQuery, limit int) (strin
 	if last-first+1 > maxWindowDays {
 		return "", nil, false
 	}
-	cond := strings.Join(where, " AND ")
+	cond, condArgs := append([]string{}, where...), append([]any{}, args...)
+	if q.BeforeID > 0 {
+		cond, condArgs = append(cond, "c.id < ?"), append(condArgs, q.BeforeID)
+	}
 	lim := " ORDER BY c.id DESC LIMIT " + strconv.Itoa(limit)
+	if d == dialectPostgres {
+		all := append([]any{first, last}, condArgs...)
+		all = append(all, first, lo, last, hi)
+		return "SELECT w.id FROM generate_series(CAST(? AS BIGINT), CAST(? AS BIGINT)) AS days(day) CROSS JOIN LATERAL " +
+			"(SELECT c.id FROM certificates c WHERE " + strings.Join(cond, " AND ") + " AND c.changed_at / 86400000 = days.day" +
+			" AND (days.day > ? OR c.changed_at >= ?) AND (days.day < ? OR c.changed_at < ?)" + lim + ") AS w" +
+			" ORDER BY w.id DESC LIMIT " + strconv.Itoa(limit), all, true
+	}
 	parts := make([]string, 0, last-first+1)
 	var all []any
-	for d := first; d <= last; d++ {
-		parts = append(parts, "SELECT id FROM (SELECT c.id FROM certificates c WHERE "+cond+
-			" AND c.changed_at / 86400000 = "+strconv.FormatInt(d, 10)+lim+") AS d"+strconv.FormatInt(d-first, 10))
-		all = append(all, args...)
+	for day := first; day <= last; day++ {
+		dc, da := append(append([]string{}, cond...), "c.changed_at / 86400000 = ?"), append(append([]any{}, condArgs...), day)
+		if day == first {
+			dc, da = append(dc, "c.changed_at >= ?"), append(da, lo)
+		}
+		if day == last {
+			dc, da = append(dc, "c.changed_at < ?"), append(da, hi)
+		}
+		parts = append(parts, "SELECT id FROM (SELECT c.id FROM certificates c INDEXED BY certs_changed_day WHERE "+strings.Join(dc, " AND ")+
+			lim+") AS d"+strconv.FormatInt(day-first, 10))
+		all = append(all, da...)
 	}
 	return "SELECT id FROM (" + strings.Join(parts, " UNION ALL ") + ") AS w ORDER BY id DESC LIMIT " + strconv.Itoa(limit), all, true
 }

@@ -368,3 +368,57 @@ func testCertConcurrentInsert(t *testing.T, open opener) {
 		})
 	}
 }
+
+// testInsertIssued: InsertIssued stores the certificate and reserves its
+// serial in one transaction; a serial already reserved or used under the
+// issuer is ErrSerialTaken and stores nothing (no row, no key, no draw from
+// the instance, no count).
+func testInsertIssued(t *testing.T, open opener) {
+	f := newFixture(t, open)
+	iss := f.issuerOf()
+	acct := iss.ca.AccountID
+	c := f.newCert(iss, pca.TypeServer, t0)
+	if err := f.s.InsertIssued(f.ctx, &c, f.certKey(&c)); err != nil {
+		t.Fatalf("InsertIssued: %v", err)
+	}
+	if got := f.getCert(t, acct, c.Identifier); got.SerialNumber != c.SerialNumber {
+		t.Fatalf("stored serial %s, want %s", got.SerialNumber, c.SerialNumber)
+	}
+	if err := f.s.ReserveSerial(f.ctx, iss.ca.ID, c.SerialNumber, t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("ReserveSerial of a serial InsertIssued used: %v, want ErrConflict", err)
+	}
+	before := f.instance(acct, iss.inst.UUID).Issued
+	total := f.list(acct, store.ListQuery{Limit: 1}).Total
+	reserved := f.newCert(iss, pca.TypeServer, t0)
+	checkErr(t, "ReserveSerial", f.s.ReserveSerial(f.ctx, iss.ca.ID, reserved.SerialNumber, t0), nil)
+	for _, tc := range []struct {
+		name   string
+		serial string
+	}{
+		{"serial of a stored certificate", c.SerialNumber},
+		{"serial reserved before", reserved.SerialNumber},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := f.newCert(iss, pca.TypeServer, t0)
+			d.SerialNumber = tc.serial
+			key := f.certKey(&d)
+			if err := f.s.InsertIssued(f.ctx, &d, key); !errors.Is(err, store.ErrSerialTaken) {
+				t.Fatalf("InsertIssued with a taken serial: %v, want ErrSerialTaken", err)
+			}
+			f.checkNotStored(t, acct, d, key.Ref)
+		})
+	}
+	if got := f.instance(acct, iss.inst.UUID).Issued; got != before {
+		t.Errorf("instance drew %d, want %d after refused inserts", got, before)
+	}
+	if got := f.list(acct, store.ListQuery{Limit: 1}).Total; got != total {
+		t.Errorf("Total %d after refused inserts, want %d", got, total)
+	}
+	// The same serial under another issuer is free.
+	other := f.issuerOf()
+	e := f.newCert(other, pca.TypeServer, t0)
+	e.SerialNumber = c.SerialNumber
+	if err := f.s.InsertIssued(f.ctx, &e, nil); err != nil {
+		t.Fatalf("InsertIssued with the serial under another issuer: %v", err)
+	}
+}

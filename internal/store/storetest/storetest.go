@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Certificates/QuotaBelowIssued", testQuotaBelowIssued},
 		{"Certificates/SetQuotaNotFound", testSetQuotaNotFound},
 		{"Certificates/ConcurrentInsert", testCertConcurrentInsert},
+		{"Certificates/InsertIssued", testInsertIssued},
 		{"Revoke/IssueToRevoke", testRevoke},
 		{"Revoke/Twice", testRevokeTwice},
 		{"Revoke/NotFound", testRevokeNotFound},
