@@ -43,12 +43,17 @@ type config struct {
 	Redis      string // --redis: redis:// URL of shared throttling and nonce state (redis.go); empty: in-process
 	TrustProxy string // --trust-proxy: CIDRs of load balancers whose X-Forwarded-For names the client (proxy.go)
 
+	TLSCert string // --tls-cert: PEM certificate chain to serve over TLS (hardening.go)
+	TLSKey  string // --tls-key: PEM private key of TLSCert
+	TLSSelf bool   // --tls-self: serve over TLS with a self-issued certificate kept in Data (hardening.go)
+
 	MasterKeyFile string // --master-key-file (PCAD_MASTER_KEY_FILE): file holding the hex master key
 
 	KMS        string // --kms: pkcs11: URI of the token for CA keys (kms.go); may hold a PIN: never log it
 	CAKeyStore string // --ca-key-store: software or hsm, where new CA keys go by default (kms.go)
 
-	now func() time.Time // service clock for tests; nil: time.Now
+	now      func() time.Time // service clock for tests; nil: time.Now
+	timeouts serverTimeouts   // HTTP server timeouts for tests; zero: the defaults (hardening.go)
 
 	limits  *limitTable    // parsed LimitsFile (limits.go)
 	proxies trustedProxies // parsed TrustProxy (proxy.go)
@@ -72,7 +77,10 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.TrustProxy, "trust-proxy", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For header names the client, for the audit log and acs:SourceIp (PCAD_TRUST_PROXY)")
 	fs.StringVar(&c.KMS, "kms", "", "PKCS#11 token for CA keys: pkcs11:module=PATH;token=LABEL;pin-file=FILE (builds with -tags pkcs11 only) (PCAD_KMS)")
 	fs.StringVar(&c.CAKeyStore, "ca-key-store", "software", "where new CA keys are generated unless a create call says: software or hsm (needs --kms) (PCAD_CA_KEY_STORE)")
-	fs.StringVar(&c.PublicURL, "public-url", "", "base URL of the public CRL, OCSP and CA-certificate endpoints that issued certificates name (default http://<addr>) (PCAD_PUBLIC_URL)")
+	fs.StringVar(&c.PublicURL, "public-url", "", "base URL of the public CRL, OCSP and CA-certificate endpoints that issued certificates name (default http://<addr>, https://<addr> with TLS) (PCAD_PUBLIC_URL)")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve over TLS; needs --tls-key (PCAD_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file of --tls-cert (PCAD_TLS_KEY)")
+	fs.BoolVar(&c.TLSSelf, "tls-self", false, "serve over TLS with a self-signed certificate kept in --data (tls-self.crt), made on first start (PCAD_TLS_SELF)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -85,8 +93,11 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	if err := checkDB(c.DB); err != nil {
 		return c, fmt.Errorf("serve: %w", err)
 	}
+	if err := checkTLSFlags(c); err != nil { // hardening.go
+		return c, fmt.Errorf("serve: %w", err)
+	}
 	if c.PublicURL == "" {
-		c.PublicURL = "http://" + c.Addr
+		c.PublicURL = c.scheme() + "://" + c.Addr
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return c, fmt.Errorf("serve: --public-url %q is not an http(s) URL", c.PublicURL)
@@ -261,7 +272,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 	})
 	mux.Handle("GET /metrics", mx.Handler())
 	mux.Handle("/console/", console.Handler()) // the web console, a client of the API above (internal/console)
-	return &app{cfg: cfg, store: st, svc: svc, handler: mx.Wrap(cfg.proxies.handler(pkixhttp.Handler(svc, logger, mux))), log: logger,
+	return &app{cfg: cfg, store: st, svc: svc, handler: wrapHandler(mx, cfg, logger, pkixhttp.Handler(svc, logger, mux)), log: logger,
 		hsm: hsm}, nil
 }
 
@@ -316,11 +327,15 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	tlsCfg, err := serverTLS(cfg, stdout) // --tls-cert/--tls-key or --tls-self (hardening.go)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	endpoint := "http://" + ln.Addr().String()
+	endpoint := cfg.scheme() + "://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "pcad is serving the cas 2020-06-30 API at %s\n", endpoint)
 	if created {
 		fmt.Fprintf(stdout, "First start: created an account; its AccessKey is in %s (mode 0600).\n", credPath)
@@ -331,29 +346,48 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "Try:  go run ./cmd/pcad call --endpoint %s --credentials %s ListCert\n", endpoint, credPath)
 
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(cfg, a.handler, logger) // limits and timeouts: hardening.go
+	srv.TLSConfig = tlsCfg
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	go a.svc.RunPKI(ctx, pkiPollInterval)
+	go func() {
+		if tlsCfg != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate is in srv.TLSConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
+	// The PKI poller outlives the signal: it stops once the calls in flight
+	// are done, before the store closes (deferred above).
+	pkiCtx, stopPKI := context.WithCancel(context.WithoutCancel(ctx))
+	pkiDone := make(chan struct{})
+	go func() { a.svc.RunPKI(pkiCtx, pkiPollInterval); close(pkiDone) }()
+	defer func() { stopPKI(); <-pkiDone }()
 	select {
 	case err := <-errc:
-		return err
+		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	// Graceful shutdown: stop accepting, let the calls in flight finish
+	// (at most shutdownGrace), then stop the poller and close the store.
+	logger.Info("shutting down: finishing calls in flight", "grace", shutdownGrace.String())
+	shutdown, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		srv.Close()
+		return fmt.Errorf("serve: shutdown: calls still in flight after %s were cut: %w", shutdownGrace, err)
 	}
+	stopPKI()
+	<-pkiDone
 	fmt.Fprintln(stdout, "pcad stopped")
 	return nil
+}
+
+// scheme is "https" when the server answers over TLS, else "http".
+func (c config) scheme() string {
+	if c.tlsEnabled() {
+		return "https"
+	}
+	return "http"
 }
 
 // keyLookup adapts the service's AccessKey lookup to the protocol layer.

@@ -216,7 +216,7 @@ type exchange struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ex := &exchange{requestID: h.cfg.NewRequestID(), start: h.cfg.Now()}
-	result, err := h.serve(ctx, w, r, ex)
+	result, err := h.serveRecovered(ctx, w, r, ex)
 	if ex.decision != nil {
 		w.Header().Set("x-ratelimit-user-api", rateLimitHeader(*ex.decision))
 	}
@@ -248,6 +248,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.cfg.Observe(ex.action, code, status, h.cfg.Now().Sub(ex.start))
 	}
+}
+
+// serveRecovered is serve, a panic in the checks or in the hooks they call
+// (key lookup, nonce cache, limiter) becoming an InternalError.
+func (h *handler) serveRecovered(ctx context.Context, w http.ResponseWriter, r *http.Request, ex *exchange) (result any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			result, err = nil, recovered("request checks", p)
+		}
+	}()
+	return h.serve(ctx, w, r, ex)
 }
 
 // serve runs the checks in the order documented on NewHandler and calls the
@@ -356,11 +367,12 @@ func (h *handler) audit(ctx context.Context, ex *exchange, status int, we *wireE
 	h.cfg.Audit(context.WithoutCancel(ctx), e)
 }
 
-// callAction runs fn, turning a panic into an internal error.
+// callAction runs fn, turning a panic into an internal error whose cause
+// keeps the stack (logged by logRequest).
 func callAction(ctx context.Context, fn HandlerFunc, req *Request) (result any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			result, err = nil, internalErr(fmt.Errorf("openapi: action %s panicked: %v", req.Action, p))
+			result, err = nil, recovered("action "+req.Action, p)
 		}
 	}()
 	return fn(ctx, req)

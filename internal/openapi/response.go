@@ -323,6 +323,9 @@ func (h *handler) logRequest(ctx context.Context, r *http.Request, ex *exchange,
 			level = slog.LevelError
 			if we.cause != nil {
 				attrs = append(attrs, slog.String("error", we.cause.Error()))
+				if st := panicStack(we.cause); st != "" {
+					attrs = append(attrs, slog.String("stack", st))
+				}
 			}
 		}
 	}
