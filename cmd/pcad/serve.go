@@ -32,16 +32,17 @@ import (
 
 // config is what `pcad serve` needs to start.
 type config struct {
-	Addr       string
-	Data       string
-	DB         string // --db: empty = SQLite under Data; postgres:// or postgresql:// = PostgreSQL
-	QPSPerUser float64
-	MasterKey  string // PCAD_MASTER_KEY, hex; MasterKey and MasterKeyFile empty: <data>/master.key (rotate.go)
-	LogLevel   string
-	PublicURL  string // base of the CRL/OCSP/CA URLs in certificates; empty: http://<addr>
-	LimitsFile string // --limits: JSON request-rate table (limits.go); empty: --qps-per-user for all
-	Redis      string // --redis: redis:// URL of shared throttling and nonce state (redis.go); empty: in-process
-	TrustProxy string // --trust-proxy: CIDRs of load balancers whose X-Forwarded-For names the client (proxy.go)
+	Addr        string
+	Data        string
+	DB          string // --db: empty = SQLite under Data; postgres:// or postgresql:// = PostgreSQL
+	QPSPerUser  float64
+	MasterKey   string // PCAD_MASTER_KEY, hex; MasterKey and MasterKeyFile empty: <data>/master.key (rotate.go)
+	LogLevel    string
+	PublicURL   string // base of the CRL/OCSP/CA URLs in certificates; empty: http://<addr>
+	LimitsFile  string // --limits: JSON request-rate table (limits.go); empty: --qps-per-user for all
+	Redis       string // --redis: redis:// URL of shared throttling and nonce state (redis.go); empty: in-process
+	TrustProxy  string // --trust-proxy: CIDRs of load balancers whose X-Forwarded-For names the client (proxy.go)
+	MaxInFlight int    // --max-inflight: API actions running at once; beyond, ServiceUnavailable after a short wait
 
 	TLSCert string // --tls-cert: PEM certificate chain to serve over TLS (hardening.go)
 	TLSKey  string // --tls-key: PEM private key of TLSCert
@@ -74,6 +75,7 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", "", "file holding the master key (64 hex digits); default: $PCAD_MASTER_KEY, else <data>/master.key, generated on a fresh store (PCAD_MASTER_KEY_FILE)")
 	fs.StringVar(&c.LimitsFile, "limits", "", "JSON file of request rates by action and by account, overriding --qps-per-user (PCAD_LIMITS)")
 	fs.StringVar(&c.Redis, "redis", "", "redis:// URL: keep throttling counters and signature nonces in Redis, shared by replicas; empty: in-process (PCAD_REDIS)")
+	fs.IntVar(&c.MaxInFlight, "max-inflight", 64, "API actions running at once; a call beyond waits up to 100 ms, then gets ServiceUnavailable; 0: no bound (PCAD_MAX_INFLIGHT)")
 	fs.StringVar(&c.TrustProxy, "trust-proxy", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For header names the client, for the audit log and acs:SourceIp (PCAD_TRUST_PROXY)")
 	fs.StringVar(&c.KMS, "kms", "", "PKCS#11 token for CA keys: pkcs11:module=PATH;token=LABEL;pin-file=FILE (builds with -tags pkcs11 only) (PCAD_KMS)")
 	fs.StringVar(&c.CAKeyStore, "ca-key-store", "software", "where new CA keys are generated unless a create call says: software or hsm (needs --kms) (PCAD_CA_KEY_STORE)")
@@ -101,6 +103,9 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return c, fmt.Errorf("serve: --public-url %q is not an http(s) URL", c.PublicURL)
+	}
+	if c.MaxInFlight < 0 {
+		return c, fmt.Errorf("serve: --max-inflight must be >= 0, got %d", c.MaxInFlight)
 	}
 	if c.QPSPerUser < 0 {
 		return c, fmt.Errorf("serve: --qps-per-user must be >= 0, got %v", c.QPSPerUser)
@@ -238,7 +243,9 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		Keys:    keyLookup{svc},
 		Limiter: limiter,
 		Nonces:  redisNonces(cfg), // nil without --redis: in-process (redis.go)
-		Logger:  logger,
+		// At most --max-inflight actions at once: overload answers quickly.
+		MaxInFlight: cfg.MaxInFlight,
+		Logger:      logger,
 
 		// Every call whose AccessKeyId exists goes to the hash-chained audit log (auditHook).
 		Audit: auditHook(svc),

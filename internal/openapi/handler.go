@@ -117,6 +117,13 @@ type Config struct {
 	HostID       string           // HostId in error bodies; "" -> "pcad"
 	RecommendURL string           // if set, Recommend = RecommendURL + "?q=<Code>&requestId=<id>"; else a sentence naming the code
 	MaxBodyBytes int64            // request body cap; 0 -> 1 MiB
+	// MaxInFlight bounds the actions running at once (0: no bound). A call
+	// that finds every slot taken waits up to InFlightWait for one, then is
+	// refused with ServiceUnavailable: an overloaded server answers quickly
+	// instead of queueing without end. Checks before the action (signature,
+	// throttling) do not take a slot.
+	MaxInFlight  int
+	InFlightWait time.Duration // 0 -> 100 ms
 }
 
 // Protocol limits.
@@ -134,8 +141,9 @@ const (
 
 // handler serves the RPC endpoint. It holds no mutable state of its own.
 type handler struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	slots chan struct{} // MaxInFlight; nil: no bound
 }
 
 // NewHandler returns the http.Handler of the RPC endpoint (path "/", GET and
@@ -160,6 +168,8 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		return nil, errors.New("openapi: Config.Keys is required")
 	case cfg.MaxBodyBytes < 0:
 		return nil, fmt.Errorf("openapi: Config.MaxBodyBytes is negative (%d)", cfg.MaxBodyBytes)
+	case cfg.MaxInFlight < 0:
+		return nil, fmt.Errorf("openapi: Config.MaxInFlight is negative (%d)", cfg.MaxInFlight)
 	}
 	for name, fn := range cfg.Actions {
 		if name == "" || fn == nil {
@@ -184,7 +194,14 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = defaultMaxBody
 	}
-	return &handler{cfg: cfg, log: cfg.Logger}, nil
+	h := &handler{cfg: cfg, log: cfg.Logger}
+	if cfg.MaxInFlight > 0 {
+		h.slots = make(chan struct{}, cfg.MaxInFlight)
+		if h.cfg.InFlightWait <= 0 {
+			h.cfg.InFlightWait = 100 * time.Millisecond
+		}
+	}
+	return h, nil
 }
 
 // NewRequestID returns a random UUIDv4 in upper case, read from crypto/rand,
@@ -338,6 +355,19 @@ func (h *handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		Secure:    r.TLS != nil,
 	}
 	ex.req = req
+	if h.slots != nil {
+		t := time.NewTimer(h.cfg.InFlightWait)
+		select {
+		case h.slots <- struct{}{}:
+			t.Stop()
+			defer func() { <-h.slots }()
+		case <-t.C:
+			return nil, protoErr(CodeServiceUnavailable, "The server is running its limit of %d calls at once; retry shortly.", cap(h.slots))
+		case <-ctx.Done():
+			t.Stop()
+			return nil, protoErr(CodeServiceUnavailable, "The request was cancelled while waiting for the server.")
+		}
+	}
 	return callAction(ctx, fn, req)
 }
 
