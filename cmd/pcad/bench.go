@@ -764,3 +764,33 @@ func (p *benchProgress) finish(done int) {
 	}
 	fmt.Fprintf(p.w, "in %v\n", time.Since(p.start).Round(time.Millisecond))
 }
+
+// startWithHierarchy makes a fresh store, starts a server on it on a free
+// loopback port, and creates a root and a sub-CA through the API with a
+// client of conns connections; the caller closes the client.
+func (r *benchRun) startWithHierarchy(ctx context.Context, conns int) (*childServer, *benchAPI, benchCA, error) {
+	st, err := r.freshStore(ctx, "")
+	if err != nil {
+		return nil, nil, benchCA{}, err
+	}
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, nil, benchCA{}, err
+	}
+	r.logf("starting the server on %s (%s)", addr, r.report.Settings["store"])
+	srv, err := r.startServer(ctx, st, addr)
+	if err != nil {
+		return nil, nil, benchCA{}, err
+	}
+	id, secret, err := benchCredentials(filepath.Join(st.dir, "credentials.ini"))
+	if err != nil {
+		return nil, nil, benchCA{}, err
+	}
+	api := newBenchAPI(srv.base, id, secret, conns)
+	_, sub, err := api.hierarchy(ctx, false)
+	if err != nil {
+		api.close()
+		return nil, nil, benchCA{}, err
+	}
+	return srv, api, sub, nil
+}

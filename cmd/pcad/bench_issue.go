@@ -19,7 +19,6 @@ import (
 	"math/big"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -74,29 +73,11 @@ func benchIssue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 
-	st, err := r.freshStore(ctx, "")
+	srv, api, sub, err := r.startWithHierarchy(ctx, 2*o.clients+2)
 	if err != nil {
 		return err
 	}
-	addr, err := freeLoopbackAddr()
-	if err != nil {
-		return err
-	}
-	r.logf("starting the server on %s (%s)", addr, r.report.Settings["store"])
-	srv, err := r.startServer(ctx, st, addr)
-	if err != nil {
-		return err
-	}
-	id, secret, err := benchCredentials(filepath.Join(st.dir, "credentials.ini"))
-	if err != nil {
-		return err
-	}
-	api := newBenchAPI(srv.base, id, secret, 2*o.clients+2)
 	defer api.close()
-	_, sub, err := api.hierarchy(ctx, false)
-	if err != nil {
-		return err
-	}
 	op := newIssueOp(api, sub, o.clients, *keygen, csrKey.Public(), csrPEM)
 
 	// A few calls per client first: connections, caches, the first pages

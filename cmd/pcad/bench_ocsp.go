@@ -18,7 +18,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -47,29 +46,11 @@ func benchOCSP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	r.report.Settings["duration_per_scenario"] = o.duration.String()
 	r.report.Settings["certs"] = fmt.Sprint(*certs)
 
-	st, err := r.freshStore(ctx, "")
+	srv, api, sub, err := r.startWithHierarchy(ctx, 2*o.clients+2)
 	if err != nil {
 		return err
 	}
-	addr, err := freeLoopbackAddr()
-	if err != nil {
-		return err
-	}
-	r.logf("starting the server on %s (%s)", addr, r.report.Settings["store"])
-	srv, err := r.startServer(ctx, st, addr)
-	if err != nil {
-		return err
-	}
-	id, secret, err := benchCredentials(filepath.Join(st.dir, "credentials.ini"))
-	if err != nil {
-		return err
-	}
-	api := newBenchAPI(srv.base, id, secret, 2*o.clients+2)
 	defer api.close()
-	_, sub, err := api.hierarchy(ctx, false)
-	if err != nil {
-		return err
-	}
 	r.logf("issuing %d certificates and revoking one in four", *certs)
 	qs, err := ocspQuestions(ctx, api, sub, *certs)
 	if err != nil {
