@@ -220,8 +220,14 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		closeRedis()
 		return nil, err
 	}
+	replica, err := replicaID(cfg.Data) // the background lease's holder name (replica.go)
+	if err != nil {
+		st.Close()
+		closeRedis()
+		return nil, err
+	}
 	svc, err := service.New(ctx, service.Config{Store: st, Keyring: ring, Logger: logger, Now: cfg.now, PublicURL: cfg.PublicURL,
-		HSM: hsm, CAKeyStore: serviceKeyStore(cfg)})
+		HSM: hsm, CAKeyStore: serviceKeyStore(cfg), ReplicaID: replica})
 	if err != nil {
 		st.Close()
 		closeRedis()

@@ -23,14 +23,19 @@ type leader struct {
 	holding atomic.Bool
 }
 
-func newLeader() *leader {
-	b := make([]byte, 8)
-	rand.Read(b) // never fails (crypto/rand)
-	return &leader{id: hex.EncodeToString(b)}
+// newLeader returns the lease state of a replica named id, or of a random
+// name when id is empty.
+func newLeader(id string) *leader {
+	if id == "" {
+		b := make([]byte, 8)
+		rand.Read(b) // never fails (crypto/rand)
+		id = hex.EncodeToString(b)
+	}
+	return &leader{id: id}
 }
 
-// ReplicaID is this process's name in the background lease, random per
-// process (it appears in logs when leadership moves).
+// ReplicaID is this replica's name in the background lease (Config.ReplicaID,
+// else random per process); it appears in logs when leadership moves.
 func (s *Service) ReplicaID() string { return s.lead.id }
 
 // Leading reports whether this replica held the background lease at its

@@ -103,3 +103,40 @@ func TestBackgroundLease(t *testing.T) {
 		t.Fatal("the lease of a dead replica did not move after it expired")
 	}
 }
+
+// TestBackgroundLeaseSameReplica: a replica restarted under the same name
+// (Config.ReplicaID) takes back the lease its dead predecessor held, at
+// once; one under another name waits for it to expire.
+func TestBackgroundLeaseSameReplica(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "pcad.db")
+	now := time.Now()
+	master := bytes.Repeat([]byte{6}, keys.MasterKeySize)
+	replica := func(id string) *Service {
+		st, err := sqlstore.OpenSQLite(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		svc, err := New(ctx, Config{Store: st, Keyring: testKeyring(t, st, master), Now: func() time.Time { return now }, ReplicaID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	first := replica("node-a")
+	if !first.leadNow(ctx) {
+		t.Fatal("the first replica did not take the free lease")
+	}
+	// first dies without releasing; a stranger must wait, the same name need not.
+	if replica("node-b").leadNow(ctx) {
+		t.Fatal("another replica took a lease that had not expired")
+	}
+	again := replica("node-a")
+	if again.ReplicaID() != "node-a" {
+		t.Fatalf("ReplicaID = %q, want node-a", again.ReplicaID())
+	}
+	if !again.leadNow(ctx) {
+		t.Fatal("a replica restarted under its name did not take its lease back")
+	}
+}

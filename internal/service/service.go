@@ -45,6 +45,11 @@ type Config struct {
 	// slash), e.g. "http://127.0.0.1:8080". Issued certificates carry CRL and
 	// AIA URLs under it; empty means they carry none.
 	PublicURL string
+	// ReplicaID names this replica in the background-work lease (leader.go):
+	// a replica restarted with the same name takes its lease back at once
+	// instead of waiting for it to expire. Replicas sharing a store need
+	// different names. Empty: a random name per process.
+	ReplicaID string
 	// HSM, when set, is the PKCS#11 token that CA keys may be generated in
 	// (keys.HSM); CAs whose key ref names it sign through it. nil: none.
 	HSM keys.HSM
@@ -90,7 +95,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{store: cfg.Store, sealer: cfg.Keyring, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"), pki: newPKIState(), lead: newLeader(), signers: map[string]crypto.Signer{},
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), pki: newPKIState(), lead: newLeader(cfg.ReplicaID), signers: map[string]crypto.Signer{},
 		hsm: cfg.HSM, caKeys: caKeys}
 	if s.now == nil {
 		s.now = time.Now
