@@ -24,6 +24,7 @@ import (
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/pcad-dev/pcad/internal/loadgen"
+	"github.com/pcad-dev/pcad/internal/pki"
 )
 
 // benchOCSP runs `pcad bench ocsp`.
@@ -206,11 +207,14 @@ func ocspQuestions(ctx context.Context, api *benchAPI, sub benchCA, n int) ([]*o
 	return qs, nil
 }
 
-// oidOCSPNonce is id-pkix-ocsp-nonce (RFC 8954).
-var oidOCSPNonce = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
-
 // withNonce is q's request with a nonce extension carrying nonce.
 func (q *ocspQuestion) withNonce(nonce []byte) ([]byte, error) {
+	return ocspRequestWithNonce(q.single, nonce)
+}
+
+// ocspRequestWithNonce is an unsigned OCSP request asking about the one
+// certificate single (a DER Request) with a nonce extension (RFC 8954).
+func ocspRequestWithNonce(single asn1.RawValue, nonce []byte) ([]byte, error) {
 	v, err := asn1.Marshal(nonce)
 	if err != nil {
 		return nil, err
@@ -221,8 +225,8 @@ func (q *ocspQuestion) withNonce(nonce []byte) ([]byte, error) {
 			Extensions  []pkix.Extension `asn1:"explicit,tag:2"`
 		}
 	}
-	req.TBS.RequestList = []asn1.RawValue{q.single}
-	req.TBS.Extensions = []pkix.Extension{{Id: oidOCSPNonce, Value: v}}
+	req.TBS.RequestList = []asn1.RawValue{single}
+	req.TBS.Extensions = []pkix.Extension{{Id: pki.OIDOCSPNonce, Value: v}}
 	return asn1.Marshal(req)
 }
 
@@ -276,7 +280,7 @@ func ocspResponseNonce(der []byte) ([]byte, error) {
 		return nil, fmt.Errorf("ResponseData: %w", err)
 	}
 	for _, e := range data.Extensions {
-		if e.Id.Equal(oidOCSPNonce) {
+		if e.Id.Equal(pki.OIDOCSPNonce) {
 			var n []byte
 			if _, err := asn1.Unmarshal(e.Value, &n); err != nil {
 				return nil, fmt.Errorf("nonce extension: %w", err)

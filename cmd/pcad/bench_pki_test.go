@@ -142,23 +142,9 @@ type ocspQ struct {
 	cached       []byte // the (cached) response setup got for der
 }
 
-var oidNonce = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
-
 // withNonce is q's request with a nonce extension.
 func (q *ocspQ) withNonce(nonce []byte) ([]byte, error) {
-	v, err := asn1.Marshal(nonce)
-	if err != nil {
-		return nil, err
-	}
-	var out struct {
-		TBS struct {
-			RequestList []asn1.RawValue
-			Extensions  []pkix.Extension `asn1:"explicit,tag:2,optional"`
-		}
-	}
-	out.TBS.RequestList = []asn1.RawValue{q.reqList}
-	out.TBS.Extensions = []pkix.Extension{{Id: oidNonce, Value: v}}
-	return asn1.Marshal(out)
+	return ocspRequestWithNonce(q.reqList, nonce)
 }
 
 // responseNonce reads the nonce a DER OCSP response echoes (nil if none).
@@ -187,7 +173,7 @@ func responseNonce(der []byte) ([]byte, error) {
 		return nil, err
 	}
 	for _, e := range data.Extensions {
-		if e.Id.Equal(oidNonce) {
+		if e.Id.Equal(pki.OIDOCSPNonce) {
 			var n []byte
 			if _, err := asn1.Unmarshal(e.Value, &n); err != nil {
 				return nil, err

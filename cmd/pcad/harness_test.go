@@ -33,9 +33,14 @@ func startServer(t *testing.T, qps float64) *testServer {
 // startServerConfig starts pcad with cfg; cfg.Data is set to a temporary directory.
 func startServerConfig(t *testing.T, cfg config) *testServer {
 	t.Helper()
+	return startServerLogged(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// startServerLogged is startServerConfig with the server logging to logger.
+func startServerLogged(t *testing.T, cfg config, logger *slog.Logger) *testServer {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.Data = filepath.Join(dir, "data")
 	// Listen first so that certificates can name the server's real address.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

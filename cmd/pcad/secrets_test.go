@@ -14,9 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -161,37 +158,7 @@ func (l *scanLog) Bytes() []byte {
 // debug level into logs.
 func startLoggedServer(t *testing.T, logs io.Writer) *testServer {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config{Data: filepath.Join(dir, "data"), PublicURL: "http://" + ln.Addr().String()}
-	a, err := newApp(ctx, cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.store.Close() })
-	if _, created, err := a.bootstrap(ctx); err != nil || !created {
-		t.Fatalf("bootstrap: created=%v err=%v", created, err)
-	}
-	id, secret, err := loadCredentials(filepath.Join(cfg.Data, "credentials.ini"), "default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(a.handler)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	pkiCtx, stopPKI := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { a.svc.RunPKI(pkiCtx, pkiPollInterval); close(done) }()
-	t.Cleanup(func() { stopPKI(); <-done })
-	u, _ := url.Parse(srv.URL)
-	return &testServer{app: a, srv: srv, keyID: id, secret: secret, endpoint: u.Host}
+	return startServerLogged(t, config{}, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 }
 
 // TestSecretScan runs a representative workload through the official client

@@ -61,8 +61,11 @@ const (
 	MaxOCSPResponderDays = 90
 )
 
+// OIDOCSPNonce is id-pkix-ocsp-nonce (RFC 8954), the request and response
+// extension that binds an answer to one request.
+var OIDOCSPNonce = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
+
 var (
-	oidOCSPNonce   = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
 	oidOCSPBasic   = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 1}
 	oidOCSPNoCheck = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 5}
 )
@@ -123,7 +126,7 @@ func ParseOCSPRequest(der []byte) (*ocsp.Request, []byte, error) {
 	var nonce []byte
 	seen := false
 	for _, ext := range outer.TBS.Extensions {
-		if !ext.Id.Equal(oidOCSPNonce) {
+		if !ext.Id.Equal(OIDOCSPNonce) {
 			if ext.Critical {
 				return nil, nil, bad("the critical extension %s is not supported.", ext.Id)
 			}
@@ -277,7 +280,7 @@ func OCSPResponse(r io.Reader, answer OCSPAnswer, issuer, responderCert *x509.Ce
 		if err != nil {
 			return nil, fmt.Errorf("pki: ocsp: marshal nonce: %w", err)
 		}
-		data.Extensions = []pkix.Extension{{Id: oidOCSPNonce, Value: v}}
+		data.Extensions = []pkix.Extension{{Id: OIDOCSPNonce, Value: v}}
 	}
 	tbs, err := asn1.Marshal(data)
 	if err != nil {

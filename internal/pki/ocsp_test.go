@@ -92,7 +92,7 @@ func nonceExt(t *testing.T, nonce []byte) pkix.Extension {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pkix.Extension{Id: oidOCSPNonce, Value: v}
+	return pkix.Extension{Id: OIDOCSPNonce, Value: v}
 }
 
 func TestParseOCSPRequest(t *testing.T) {
@@ -121,9 +121,9 @@ func TestParseOCSPRequest(t *testing.T) {
 	}{
 		{name: "ok/plain-sha1", der: plain},
 		{name: "ok/sha256-with-nonce", der: ocspRequest(t, leaf, sub, crypto.SHA256, false, nonceExt(t, nonce)), wantNonce: nonce},
-		{name: "ok/critical-nonce", der: ocspRequest(t, leaf, sub, crypto.SHA1, false, pkix.Extension{Id: oidOCSPNonce, Critical: true, Value: nonceExt(t, []byte{1}).Value}), wantNonce: []byte{1}},
+		{name: "ok/critical-nonce", der: ocspRequest(t, leaf, sub, crypto.SHA1, false, pkix.Extension{Id: OIDOCSPNonce, Critical: true, Value: nonceExt(t, []byte{1}).Value}), wantNonce: []byte{1}},
 		{name: "ok/long-nonce-ignored", der: ocspRequest(t, leaf, sub, crypto.SHA1, false, nonceExt(t, bytes.Repeat([]byte{1}, 33)))},
-		{name: "ok/raw-nonce-ignored", der: ocspRequest(t, leaf, sub, crypto.SHA1, false, pkix.Extension{Id: oidOCSPNonce, Value: nonce})},
+		{name: "ok/raw-nonce-ignored", der: ocspRequest(t, leaf, sub, crypto.SHA1, false, pkix.Extension{Id: OIDOCSPNonce, Value: nonce})},
 		{name: "ok/other-extension", der: ocspRequest(t, leaf, sub, crypto.SHA1, false, pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 4}, Value: []byte{0x30, 0}})},
 		{name: "fail/empty", kind: pca.KindMissing},
 		{name: "fail/garbage", der: []byte("GET / HTTP/1.1"), kind: pca.KindInvalid},
@@ -243,7 +243,7 @@ func TestOCSPResponse(t *testing.T) {
 					}
 					if tc.nonce != nil {
 						var got []byte
-						if len(exts) != 1 || !exts[0].Id.Equal(oidOCSPNonce) || exts[0].Critical {
+						if len(exts) != 1 || !exts[0].Id.Equal(OIDOCSPNonce) || exts[0].Critical {
 							t.Fatalf("extensions %v, want one non-critical nonce", exts)
 						}
 						if _, err := asn1.Unmarshal(exts[0].Value, &got); err != nil || !bytes.Equal(got, tc.nonce) {

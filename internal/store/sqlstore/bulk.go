@@ -90,6 +90,12 @@ type countKey struct {
 	day               int64
 }
 
+// kind is a certificate of k's account, CA, instance and type, for the
+// count helpers.
+func (k countKey) kind() *pca.Certificate {
+	return &pca.Certificate{AccountID: k.account, CAID: k.ca, InstanceID: k.inst, Type: k.typ}
+}
+
 func (a countKey) compare(b countKey) int {
 	return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.day, b.day), cmp.Compare(a.ca, b.ca), cmp.Compare(a.inst, b.inst),
 		cmp.Compare(a.typ, b.typ), cmp.Compare(a.status, b.status))
@@ -107,15 +113,12 @@ func bulkCount(ctx context.Context, tx *sqlTx, certs []pca.Certificate) error {
 		days[k]++
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(counts), countKey.compare) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO cert_counts (account_id, ca_id, instance_id, cert_type, status, n) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (account_id, ca_id, instance_id, cert_type, status) DO UPDATE SET n = cert_counts.n + excluded.n`,
-			k.account, k.ca, k.inst, string(k.typ), string(k.status), counts[k]); err != nil {
-			return fmt.Errorf("sqlstore: update counts: %w", err)
+		if err := bumpKindCount(ctx, tx, k.kind(), k.status, counts[k]); err != nil {
+			return err
 		}
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(days), countKey.compare) {
-		c := pca.Certificate{AccountID: k.account, CAID: k.ca, InstanceID: k.inst, Type: k.typ}
-		if err := bumpDayCount(ctx, tx, &c, k.status, fromMS(k.day*msPerDay), days[k]); err != nil {
+		if err := bumpDayCount(ctx, tx, k.kind(), k.status, fromMS(k.day*msPerDay), days[k]); err != nil {
 			return err
 		}
 	}

@@ -145,13 +145,21 @@ func insertCertRow(ctx context.Context, tx *sqlTx, c *pca.Certificate) error {
 // bumpCount adds delta certificates like c with status to cert_counts, and
 // to cert_day_counts on the UTC day of changed (their last change).
 func bumpCount(ctx context.Context, tx *sqlTx, c *pca.Certificate, status pca.Status, changed time.Time, delta int64) error {
+	if err := bumpKindCount(ctx, tx, c, status, delta); err != nil {
+		return err
+	}
+	return bumpDayCount(ctx, tx, c, status, changed, delta)
+}
+
+// bumpKindCount adds delta to the cert_counts row of c's kind and status.
+func bumpKindCount(ctx context.Context, tx *sqlTx, c *pca.Certificate, status pca.Status, delta int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO cert_counts (account_id, ca_id, instance_id, cert_type, status, n) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, ca_id, instance_id, cert_type, status) DO UPDATE SET n = cert_counts.n + excluded.n`,
 		c.AccountID, c.CAID, c.InstanceID, string(c.Type), string(status), delta)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update counts: %w", err)
 	}
-	return bumpDayCount(ctx, tx, c, status, changed, delta)
+	return nil
 }
 
 // bumpDayCount adds delta to the cert_day_counts row of c's kind, status and
