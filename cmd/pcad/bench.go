@@ -84,7 +84,8 @@ type benchOpts struct {
 	jsonPath string
 	db       string
 	keep     bool
-	load     bool // --clients and --duration apply
+	profile  string // --server-profile: directory for the server's CPU profile of each measured scenario
+	load     bool   // --clients and --duration apply
 	clients  int
 	duration time.Duration
 }
@@ -98,6 +99,9 @@ func newBenchFlags(name string, stderr io.Writer, o *benchOpts, clients int, dur
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.StringVar(&o.db, "db", "", "PostgreSQL URL: run on a fresh schema pcad_bench_<random> there (dropped afterwards unless --keep); empty: SQLite")
 	fs.BoolVar(&o.keep, "keep", false, "keep the data directory (and PostgreSQL schema) and print where they are")
+	if clients > 0 {
+		fs.StringVar(&o.profile, "server-profile", "", "write the server's CPU profile of each measured scenario to DIR/<scenario>.pprof (go tool pprof reads it)")
+	}
 	if clients > 0 {
 		o.load = true
 		fs.IntVar(&o.clients, "clients", clients, "concurrent closed-loop clients")
@@ -362,6 +366,9 @@ type childServer struct {
 	ready time.Time // when /readyz first answered 200
 	done  chan struct{}
 	err   error // Wait's result, once done is closed
+
+	debugAddr  string // the server's --debug-addr; empty: no profiles
+	profileDir string // where runLoad writes the CPU profile of each scenario
 }
 
 // freeLoopbackAddr returns a 127.0.0.1 address with a port that was free a
@@ -403,12 +410,24 @@ func (r *benchRun) startServer(ctx context.Context, st benchStore, addr string) 
 	if st.db != "" {
 		args = append(args, "--db", st.db)
 	}
+	var debugAddr string
+	if r.opts.profile != "" {
+		if err := os.MkdirAll(r.opts.profile, 0o755); err != nil {
+			return nil, fmt.Errorf("bench: --server-profile: %w", err)
+		}
+		var err error
+		if debugAddr, err = freeLoopbackAddr(); err != nil {
+			return nil, err
+		}
+		args = append(args, "--debug-addr", debugAddr)
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = benchChildEnv()
 	logs := &tailBuffer{max: 64 << 10}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	setChildAttrs(cmd)
-	c := &childServer{cmd: cmd, base: &url.URL{Scheme: "http", Host: addr}, logs: logs, done: make(chan struct{})}
+	c := &childServer{cmd: cmd, base: &url.URL{Scheme: "http", Host: addr}, logs: logs, done: make(chan struct{}),
+		debugAddr: debugAddr, profileDir: r.opts.profile}
 	c.start = time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: start the server: %w", err)
@@ -533,9 +552,13 @@ func (r *benchRun) recordServerMemory(c *childServer) {
 // server_cpu_cores (the cores the server kept busy on average). On a
 // machine shared with other work these hold better than rates do.
 func runLoad(ctx context.Context, srv *childServer, o loadgen.Options, op loadgen.Op) (loadgen.Result, error) {
+	prof := srv.profile(ctx, o)
 	s0, err0 := loadgen.ReadProcCPU(srv.pid())
 	c0, err1 := loadgen.ReadProcCPU(os.Getpid())
 	res, err := loadgen.Run(ctx, o, op)
+	if perr := prof(); perr != nil && err == nil {
+		err = perr
+	}
 	if err != nil {
 		return res, err
 	}
@@ -547,6 +570,52 @@ func runLoad(ctx context.Context, srv *childServer, o loadgen.Options, op loadge
 		res.SetFigure("server_cpu_cores", (s1-s0).Seconds()/res.Seconds)
 	}
 	return res, nil
+}
+
+// profile starts recording the server's CPU profile for scenario o (its
+// Duration, at least one second) when the run asked for profiles, and
+// returns the function that waits for it and writes it to
+// <profileDir>/<scenario>.pprof.
+func (c *childServer) profile(ctx context.Context, o loadgen.Options) (wait func() error) {
+	if c.debugAddr == "" || o.Duration <= 0 {
+		return func() error { return nil }
+	}
+	secs := max(1, int((o.Duration+time.Second-1)/time.Second))
+	name := strings.NewReplacer("/", "-", " ", "_").Replace(o.Name)
+	if name == "" {
+		name = "load"
+	}
+	path := filepath.Join(c.profileDir, name+".pprof")
+	done := make(chan error, 1)
+	go func() {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", c.debugAddr, secs), nil)
+		if err != nil {
+			done <- err
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- fmt.Errorf("bench: server profile: %w", err)
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("bench: server profile: HTTP %d", resp.StatusCode)
+			return
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			done <- fmt.Errorf("bench: server profile: %w", err)
+			return
+		}
+		if _, err := io.Copy(f, resp.Body); err != nil {
+			f.Close()
+			done <- fmt.Errorf("bench: server profile: %w", err)
+			return
+		}
+		done <- f.Close()
+	}()
+	return func() error { return <-done }
 }
 
 // cpuExtra is the table's note of a result's server CPU per call ("" when

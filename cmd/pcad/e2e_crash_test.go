@@ -188,6 +188,9 @@ func crashRun(t *testing.T, bin, dir, dsn string) {
 						bad = append(bad, fmt.Sprintf("%s: 200 with X509Certificate that does not parse: %v", action, perr))
 					default:
 						acked[id] = crashIssued{serial: serial, der: cert.Raw, requestID: reqID}
+						if i%5 == 4 {
+							break // kept out of the revokers' reach: revoked after the restart
+						}
 						select {
 						case targets <- id:
 						default:

@@ -48,6 +48,8 @@ type config struct {
 	TLSKey  string // --tls-key: PEM private key of TLSCert
 	TLSSelf bool   // --tls-self: serve over TLS with a self-issued certificate kept in Data (hardening.go)
 
+	DebugAddr string // --debug-addr: address of the unauthenticated profiler listener (debug.go); empty: none
+
 	MasterKeyFile string // --master-key-file (PCAD_MASTER_KEY_FILE): file holding the hex master key
 
 	KMS        string // --kms: pkcs11: URI of the token for CA keys (kms.go); may hold a PIN: never log it
@@ -83,6 +85,7 @@ func parseServeFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve over TLS; needs --tls-key (PCAD_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file of --tls-cert (PCAD_TLS_KEY)")
 	fs.BoolVar(&c.TLSSelf, "tls-self", false, "serve over TLS with a self-signed certificate kept in --data (tls-self.crt), made on first start (PCAD_TLS_SELF)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, without authentication: use a loopback address; empty: off (PCAD_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -358,6 +361,13 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "No %s: use the credentials file written by `pcad admin account create`.\n", credPath)
 	}
 	fmt.Fprintf(stdout, "Try:  go run ./cmd/pcad call --endpoint %s --credentials %s ListCert\n", endpoint, credPath)
+
+	stopDebug, err := startDebugServer(cfg.DebugAddr, logger) // debug.go
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer stopDebug()
 
 	srv := newHTTPServer(cfg, a.handler, logger) // limits and timeouts: hardening.go
 	srv.TLSConfig = tlsCfg

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/pcad-dev/pcad/internal/openapi"
@@ -132,15 +133,32 @@ func (a *API) authorized(action string, targets []target, fn openapi.HandlerFunc
 		if err := a.svc.Authorize(ctx, act, RAMAction(action), resources, net.ParseIP(r.SourceIP), r.Secure); err != nil {
 			return nil, err
 		}
-		res, err := fn(service.WithRequestID(ctx, r.RequestID), r)
-		if err == nil {
-			if arn, ok := createdARN[action]; ok {
-				if id := resultIdentifier(res); id != "" {
-					if resources[0] == service.AllResources {
-						resources = nil
-					}
-					r.Resource = auditResource(act.AccountID, append(resources, arn(act.AccountID, id)))
-				}
+		ctx = service.WithRequestID(ctx, r.RequestID)
+		arn, creates := createdARN[action]
+		// named is the Resource of a creating call: its targets, then what
+		// it created.
+		named := func(created string) string {
+			targets := resources
+			if targets[0] == service.AllResources {
+				targets = nil
+			}
+			return auditResource(act.AccountID, append(slices.Clip(targets), arn(act.AccountID, created)))
+		}
+		var ticket *service.InlineAudit
+		if creates {
+			// The record of a successful creation may be written with the
+			// object it creates (service.InlineAudit).
+			ctx, ticket = service.WithInlineAudit(ctx, service.AuditEntry{Time: r.Received, RequestID: r.RequestID, Action: action,
+				AccessKeyID: r.Caller.AccessKeyID, AccountID: act.AccountID, PrincipalID: act.PrincipalID, SourceIP: r.SourceIP}, named)
+		}
+		res, err := fn(ctx, r)
+		switch {
+		case err != nil:
+		case ticket.Written():
+			r.Resource, r.Audited = ticket.Resource(), true
+		case creates:
+			if id := resultIdentifier(res); id != "" {
+				r.Resource = named(id)
 			}
 		}
 		return res, err

@@ -68,6 +68,13 @@ type Request struct {
 	// Resource may be set by the handler to name what the call acted on
 	// (e.g. "ca/<identifier>"); it goes to the audit log.
 	Resource string
+	// Received is when the call arrived: the time of its audit record.
+	Received time.Time
+	// Audited may be set by the handler when it wrote the call's audit
+	// record (Code "OK", this Resource) itself, in the transaction of the
+	// call's change: the Audit hook is then not called for a successful
+	// answer (an error answer is still reported to it).
+	Audited bool
 }
 
 // AuditEvent is one call as the audit log records it.
@@ -353,6 +360,7 @@ func (h *handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		RequestID: ex.requestID,
 		SourceIP:  sourceIP(r.RemoteAddr),
 		Secure:    r.TLS != nil,
+		Received:  ex.start,
 	}
 	ex.req = req
 	if h.slots != nil {
@@ -383,7 +391,7 @@ func (h *handler) versions() string {
 
 // audit reports the finished call to the audit hook.
 func (h *handler) audit(ctx context.Context, ex *exchange, status int, we *wireError) {
-	if h.cfg.Audit == nil || ex.accessKeyID == "" {
+	if h.cfg.Audit == nil || ex.accessKeyID == "" || (we == nil && ex.req != nil && ex.req.Audited) {
 		return
 	}
 	e := AuditEvent{Time: ex.start, RequestID: ex.requestID, Action: ex.action, Version: ex.version, AccessKeyID: ex.accessKeyID,

@@ -69,8 +69,24 @@ func (s *Service) CreateAccount(ctx context.Context, name string) (pca.Account, 
 }
 
 // LookupAccessKey returns an AccessKey with its secret opened, for request
-// verification. An unknown id is a pca.KindNotFound error.
+// verification. An unknown id is a pca.KindNotFound error. A key read
+// within accessKeyCacheTTL is reused (keycache.go).
 func (s *Service) LookupAccessKey(ctx context.Context, id string) (pca.AccessKey, error) {
+	now := s.now()
+	k, ok, epoch := s.accessKeys.get(id, now)
+	if ok {
+		return k, nil
+	}
+	k, err := s.readAccessKey(ctx, id)
+	if err != nil {
+		return pca.AccessKey{}, err
+	}
+	s.accessKeys.put(k, now, epoch)
+	return k, nil
+}
+
+// readAccessKey reads an AccessKey from the store and opens its secret.
+func (s *Service) readAccessKey(ctx context.Context, id string) (pca.AccessKey, error) {
 	rec, err := s.store.GetAccessKey(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return pca.AccessKey{}, pca.NotFound("AccessKeyId", "AccessKey", id)

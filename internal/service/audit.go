@@ -112,23 +112,41 @@ func AuditFailures() int64 { return auditFailures.Load() }
 // append here most likely also failed to change anything, as it shares the
 // store.
 func (s *Service) Audit(ctx context.Context, e AuditEntry) {
+	a, err := s.auditAppend(ctx, e)
+	if err != nil {
+		s.auditFailed("the call is not in the audit log", e, err)
+		return
+	}
+	rec, moved, err := s.store.AppendAuditMovingHead(ctx, a.Record, a.Chain, a.HeadName, a.Move)
+	if err != nil {
+		s.auditFailed("the call is not in the audit log", e, err)
+		return
+	}
+	s.afterAuditAppend(ctx, e, rec, moved)
+}
+
+// auditAppend is the append of e: the record, the chain function under the
+// audit key, and the move of the sealed head. Usually the head names the
+// record the new one follows: it moves in the append's own transaction
+// (one write). Otherwise (no head yet on a log that has records, or a head
+// left behind by a failed update) the head stays, and afterAuditAppend
+// checks the records in between first.
+func (s *Service) auditAppend(ctx context.Context, e AuditEntry) (*store.AuditAppend, error) {
 	at := e.Time
 	if at.IsZero() {
 		at = s.now()
 	}
 	key, err := s.auditKey(ctx)
 	if err != nil {
-		s.auditFailed("the call is not in the audit log", e, err)
-		return
+		return nil, err
 	}
-	// Usually the head names the record the new one follows: it moves in
-	// the append's own transaction (one write). Otherwise (no head yet on a
-	// log that has records, or a head left behind by a failed update) the
-	// head stays, and sealAuditHead checks the records in between first.
-	rec, moved, err := s.store.AppendAuditMovingHead(ctx, store.AuditRecord{At: at, AccountID: e.AccountID, PrincipalID: e.PrincipalID,
-		AccessKeyID: e.AccessKeyID, Action: e.Action, Resource: e.Resource, Code: e.Code, RequestID: e.RequestID,
-		SourceIP: e.SourceIP}, func(r store.AuditRecord) []byte { return auditHash(key, r) }, auditHeadName,
-		func(stored []byte, prev, rec store.AuditRecord) ([]byte, error) {
+	return &store.AuditAppend{
+		Record: store.AuditRecord{At: at, AccountID: e.AccountID, PrincipalID: e.PrincipalID,
+			AccessKeyID: e.AccessKeyID, Action: e.Action, Resource: e.Resource, Code: e.Code, RequestID: e.RequestID,
+			SourceIP: e.SourceIP},
+		Chain:    func(r store.AuditRecord) []byte { return auditHash(key, r) },
+		HeadName: auditHeadName,
+		Move: func(stored []byte, prev, rec store.AuditRecord) ([]byte, error) {
 			if stored == nil && prev.ID != 0 {
 				return nil, nil
 			}
@@ -140,16 +158,86 @@ func (s *Service) Audit(ctx context.Context, e AuditEntry) {
 			}
 			plain := binary.BigEndian.AppendUint64(nil, uint64(rec.ID))
 			return s.sealer.Seal(append(plain, rec.Hash...), auditHeadAAD)
-		})
-	if err != nil {
-		s.auditFailed("the call is not in the audit log", e, err)
-		return
-	}
+		},
+	}, nil
+}
+
+// afterAuditAppend seals the head over rec (appended for e) when the append
+// did not move it.
+func (s *Service) afterAuditAppend(ctx context.Context, e AuditEntry, rec store.AuditRecord, moved bool) {
 	if moved {
 		return
 	}
-	if err := s.sealAuditHead(ctx, key, rec); err != nil {
+	key, err := s.auditKey(ctx)
+	if err == nil {
+		err = s.sealAuditHead(ctx, key, rec)
+	}
+	if err != nil {
 		s.auditFailed(fmt.Sprintf("audit record %d is appended but not sealed by the audit head; run `pcad admin audit verify`", rec.ID), e, err)
+	}
+}
+
+// InlineAudit is the audit record of a call that may be written by the
+// service in the same transaction as the change the call makes, instead of
+// by Audit after the answer is decided: the change and its record then
+// commit together, one durable write instead of two. The API layer makes
+// one per call (WithInlineAudit) before the action runs; when Written
+// reports true after a successful answer, the call is in the log already
+// and Audit must not be called for it again. Calls that fail, and changes
+// that do not write inline, are audited by Audit as before.
+type InlineAudit struct {
+	entry    AuditEntry
+	resource func(created string) string
+	written  atomic.Bool
+	stored   string // the Resource written; set before written
+}
+
+type inlineAuditKey struct{}
+
+// WithInlineAudit returns ctx carrying e (Code "OK" is set) as the record
+// of the call, to be written with the call's change, and the ticket that
+// tells whether it was. resource, when not nil, gives the record's Resource
+// from the identifier of what the change created ("" when it created
+// nothing); nil keeps e.Resource.
+func WithInlineAudit(ctx context.Context, e AuditEntry, resource func(created string) string) (context.Context, *InlineAudit) {
+	e.Code = "OK"
+	ia := &InlineAudit{entry: e, resource: resource}
+	return context.WithValue(ctx, inlineAuditKey{}, ia), ia
+}
+
+// Written reports whether the call's record was written with its change.
+func (ia *InlineAudit) Written() bool { return ia != nil && ia.written.Load() }
+
+// Resource is the Resource of the record written (valid when Written).
+func (ia *InlineAudit) Resource() string {
+	if !ia.Written() {
+		return ""
+	}
+	return ia.stored
+}
+
+// inlineAudit returns the append of the call's record for a change that
+// creates the object created, and the function to call once the change
+// committed; nil, nil when ctx carries no ticket, its record was written
+// already, or the append cannot be prepared (Audit then records the call
+// after the answer, as for any other).
+func (s *Service) inlineAudit(ctx context.Context, created string) (*store.AuditAppend, func()) {
+	ia, _ := ctx.Value(inlineAuditKey{}).(*InlineAudit)
+	if ia == nil || ia.written.Load() {
+		return nil, nil
+	}
+	e := ia.entry
+	if ia.resource != nil {
+		e.Resource = ia.resource(created)
+	}
+	a, err := s.auditAppend(ctx, e)
+	if err != nil {
+		return nil, nil
+	}
+	return a, func() {
+		ia.stored = e.Resource
+		ia.written.Store(true)
+		s.afterAuditAppend(context.WithoutCancel(ctx), e, a.Stored, a.Moved)
 	}
 }
 

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -209,10 +210,15 @@ func (s *Service) GetCA(ctx context.Context, a Actor, param, identifier string) 
 
 // usableCA returns a CA that may issue now: one whose key pcad holds (not
 // external), with status ISSUE and within validity.
+//
+// The CA is read without its Tags (store.GetCAUntagged): no caller needs them.
 func (s *Service) usableCA(ctx context.Context, a Actor, param, identifier string) (pca.CA, error) {
-	ca, err := s.GetCA(ctx, a, param, identifier)
+	ca, err := s.store.GetCAUntagged(ctx, a.AccountID, identifier)
+	if errors.Is(err, store.ErrNotFound) {
+		return pca.CA{}, pca.NotFound(param, "CA", identifier)
+	}
 	if err != nil {
-		return pca.CA{}, err
+		return pca.CA{}, internal(err)
 	}
 	// An external CA's key is held outside pcad (CreateExternalCACertificate).
 	if ca.KeyRef == "" {
@@ -229,14 +235,24 @@ func (s *Service) usableCA(ctx context.Context, a Actor, param, identifier strin
 	return ca, nil
 }
 
-// caSigner parses a CA's certificate and opens its key.
+// caSigner parses a CA's certificate and opens its key. The parsed
+// certificate of each CA is kept (a CA's certificate never changes; the
+// kept one is used only while its DER equals ca.DER).
 func (s *Service) caSigner(ctx context.Context, a Actor, ca pca.CA) (*x509.Certificate, crypto.Signer, error) {
 	if ca.KeyRef == "" { // external CA: usableCA refuses it first
 		return nil, nil, externalCAError("ParentIdentifier", ca.Identifier)
 	}
-	cert, err := x509.ParseCertificate(ca.DER)
-	if err != nil {
-		return nil, nil, pca.Internal(fmt.Errorf("service: parse CA certificate: %w", err))
+	s.mu.Lock()
+	cert := s.caCerts[ca.ID]
+	s.mu.Unlock()
+	if cert == nil || !bytes.Equal(cert.Raw, ca.DER) {
+		var err error
+		if cert, err = x509.ParseCertificate(ca.DER); err != nil {
+			return nil, nil, pca.Internal(fmt.Errorf("service: parse CA certificate: %w", err))
+		}
+		s.mu.Lock()
+		s.caCerts[ca.ID] = cert
+		s.mu.Unlock()
 	}
 	key, err := s.signer(ctx, a.AccountID, ca.KeyRef)
 	if err != nil {

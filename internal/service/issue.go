@@ -189,7 +189,8 @@ func quotaError(inst pca.Instance) error {
 
 // signAndStore signs with a fresh random serial (sign), builds the record of
 // what was signed (record) and stores it together with the serial's
-// reservation, in one transaction (store.InsertIssued). A serial the issuer
+// reservation and, when ctx carries an InlineAudit, the call's audit
+// record, in one transaction (store.InsertIssued). A serial the issuer
 // used already (a chance of 2^-128 a draw) is drawn again and signed again:
 // a certificate signed with a taken serial is dropped, never released, so no
 // serial is ever used twice. Store refusals are mapped as storeCertificate
@@ -209,7 +210,13 @@ func (s *Service) signAndStore(ctx context.Context, iss issuer, customIDParam st
 		if err != nil {
 			return pca.Certificate{}, err
 		}
-		c, err = s.storeWith(ctx, s.store.InsertIssued, c, key, iss.inst, customIDParam)
+		audit, written := s.inlineAudit(ctx, c.Identifier)
+		c, err = s.storeWith(ctx, func(ctx context.Context, c *pca.Certificate, key *store.KeyRecord) error {
+			return s.store.InsertIssued(ctx, c, key, audit)
+		}, c, key, iss.inst, customIDParam)
+		if err == nil && written != nil {
+			written()
+		}
 		if !errors.Is(err, store.ErrSerialTaken) {
 			return c, err
 		}

@@ -231,6 +231,7 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, name string) error {
 		return err
 	}
 	err = s.store.DeleteUser(ctx, a.AccountID, name)
+	s.invalidateAccessKeys() // after the write: a read before it may have cached the old state
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return userNotFound("UserName", name)
@@ -406,6 +407,7 @@ func (s *Service) SetAccessKeyActive(ctx context.Context, a Actor, userName, key
 		}
 	}
 	err = s.store.SetAccessKeyActive(ctx, a.AccountID, p.ID, keyID, active)
+	s.invalidateAccessKeys() // after the write: a read before it may have cached the old state
 	if errors.Is(err, store.ErrNotFound) {
 		return keyNotFound(keyID, p.Name)
 	}
@@ -426,6 +428,7 @@ func (s *Service) DeleteAccessKey(ctx context.Context, a Actor, userName, keyID 
 		return err
 	}
 	err = s.store.DeleteAccessKey(ctx, a.AccountID, p.ID, keyID)
+	s.invalidateAccessKeys() // after the write: a read before it may have cached the old state
 	if errors.Is(err, store.ErrNotFound) {
 		return keyNotFound(keyID, p.Name)
 	}

@@ -16,12 +16,12 @@ type takenOnce struct {
 	serials []string
 }
 
-func (s *takenOnce) InsertIssued(ctx context.Context, c *pca.Certificate, key *store.KeyRecord) error {
+func (s *takenOnce) InsertIssued(ctx context.Context, c *pca.Certificate, key *store.KeyRecord, audit *store.AuditAppend) error {
 	s.serials = append(s.serials, c.SerialNumber)
 	if len(s.serials) == 1 {
 		return store.ErrSerialTaken
 	}
-	return s.Store.InsertIssued(ctx, c, key)
+	return s.Store.InsertIssued(ctx, c, key, audit)
 }
 
 // TestIssueRedrawsTakenSerial: a serial the store reports taken is drawn

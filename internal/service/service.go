@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -74,11 +75,13 @@ type Service struct {
 	caKeys KeyStore // where new CA keys go by default
 
 	mu      sync.Mutex
-	signers map[string]crypto.Signer // CA signers by key ref
+	signers map[string]crypto.Signer    // CA signers by key ref
+	caCerts map[int64]*x509.Certificate // parsed CA certificates by CA id (caSigner)
 
 	auditKeyCache atomic.Pointer[[]byte] // the audit chain's key once read (audit.go)
 
-	policies policyCache // parsed policies by principal (authz.go)
+	policies   policyCache    // parsed policies by principal (authz.go)
+	accessKeys accessKeyCache // opened AccessKeys by id (keycache.go)
 }
 
 // tokenKeyName names the sealed NextToken HMAC key in the store.
@@ -96,7 +99,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{store: cfg.Store, sealer: cfg.Keyring, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), pki: newPKIState(), lead: newLeader(cfg.ReplicaID), signers: map[string]crypto.Signer{},
-		hsm: cfg.HSM, caKeys: caKeys}
+		caCerts: map[int64]*x509.Certificate{},
+		hsm:     cfg.HSM, caKeys: caKeys}
 	if s.now == nil {
 		s.now = time.Now
 	}

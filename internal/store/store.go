@@ -129,6 +129,9 @@ type Store interface {
 	CreateCA(ctx context.Context, ca *pca.CA, key KeyRecord) error
 	// GetCA returns a CA of the account by identifier, or ErrNotFound.
 	GetCA(ctx context.Context, accountID int64, identifier string) (pca.CA, error)
+	// GetCAUntagged is GetCA without the CA's Tags (nil): one read instead
+	// of two, for calls that check and use a CA rather than describe it.
+	GetCAUntagged(ctx context.Context, accountID int64, identifier string) (pca.CA, error)
 	// GetCAByID returns a CA of the account by internal id, or ErrNotFound.
 	GetCAByID(ctx context.Context, accountID, id int64) (pca.CA, error)
 
@@ -143,8 +146,11 @@ type Store interface {
 	// InsertIssued is InsertCertificate that also reserves c.SerialNumber
 	// under c.CAID (as ReserveSerial, at c.Created) in the same transaction,
 	// for a certificate signed with a serial not reserved before: a serial
-	// already used gives ErrSerialTaken and stores nothing.
-	InsertIssued(ctx context.Context, c *pca.Certificate, key *KeyRecord) error
+	// already used gives ErrSerialTaken and stores nothing. audit, when not
+	// nil, is appended to the audit log in the same transaction (see
+	// AuditAppend): the certificate and the record of the call that made it
+	// commit together or not at all.
+	InsertIssued(ctx context.Context, c *pca.Certificate, key *KeyRecord, audit *AuditAppend) error
 	// GetInstance returns an end-entity instance of the account by UUID, or
 	// ErrNotFound.
 	GetInstance(ctx context.Context, accountID int64, uuid string) (pca.Instance, error)
@@ -258,6 +264,21 @@ type AuditRecord struct {
 	SourceIP    string
 	PrevHash    []byte
 	Hash        []byte
+}
+
+// AuditAppend is an audit record appended in the transaction of another
+// change, as AppendAuditMovingHead appends it (Record, Chain, HeadName and
+// Move mean what its arguments mean), so that a change and the record of
+// the call that made it commit together: one durable write instead of two.
+type AuditAppend struct {
+	Record   AuditRecord
+	Chain    func(AuditRecord) []byte
+	HeadName string
+	Move     func(stored []byte, prev, rec AuditRecord) ([]byte, error) // nil: the head is not moved
+	// Set by the store: the record as stored and whether the head moved.
+	// Valid only when the change's call returned nil.
+	Stored AuditRecord
+	Moved  bool
 }
 
 // AuditStore appends to and reads the hash-chained audit log.

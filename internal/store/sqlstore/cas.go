@@ -115,6 +115,15 @@ func (s *Store) GetCAByID(ctx context.Context, accountID, id int64) (pca.CA, err
 	return s.getCA(ctx, "c.account_id = ? AND c.id = ?", accountID, id)
 }
 
+// GetCAUntagged implements store.Store.
+func (s *Store) GetCAUntagged(ctx context.Context, accountID int64, identifier string) (pca.CA, error) {
+	ca, err := scanCA(s.db.QueryRowContext(ctx, "SELECT "+caColumns+caFrom+"WHERE c.account_id = ? AND c.identifier = ?", accountID, identifier))
+	if err != nil {
+		return pca.CA{}, fmt.Errorf("sqlstore: get ca: %w", notFound(err))
+	}
+	return ca, nil
+}
+
 func (s *Store) getCA(ctx context.Context, where string, args ...any) (pca.CA, error) {
 	ca, err := scanCA(s.db.QueryRowContext(ctx, "SELECT "+caColumns+caFrom+"WHERE "+where, args...))
 	if err != nil {

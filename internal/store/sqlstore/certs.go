@@ -51,17 +51,18 @@ func scanCert(row scanner, extra ...any) (pca.Certificate, error) {
 
 // InsertCertificate implements store.Store.
 func (s *Store) InsertCertificate(ctx context.Context, c *pca.Certificate, key *store.KeyRecord) error {
-	return s.insertCertificate(ctx, c, key, false)
+	return s.insertCertificate(ctx, c, key, false, nil)
 }
 
 // InsertIssued implements store.Store.
-func (s *Store) InsertIssued(ctx context.Context, c *pca.Certificate, key *store.KeyRecord) error {
-	return s.insertCertificate(ctx, c, key, true)
+func (s *Store) InsertIssued(ctx context.Context, c *pca.Certificate, key *store.KeyRecord, audit *store.AuditAppend) error {
+	return s.insertCertificate(ctx, c, key, true, audit)
 }
 
 // insertCertificate stores c (and key), reserving its serial first when
-// reserve is set.
-func (s *Store) insertCertificate(ctx context.Context, c *pca.Certificate, key *store.KeyRecord, reserve bool) error {
+// reserve is set, and appends audit last when not nil (the audit lock is
+// then held for the shortest time).
+func (s *Store) insertCertificate(ctx context.Context, c *pca.Certificate, key *store.KeyRecord, reserve bool, audit *store.AuditAppend) error {
 	return s.inTx(ctx, func(tx *sqlTx) error {
 		if reserve {
 			_, err := tx.ExecContext(ctx, "INSERT INTO serials (issuer_id, serial, reserved_at) VALUES (?, ?, ?)", c.CAID, c.SerialNumber, ms(c.Created))
@@ -95,7 +96,10 @@ func (s *Store) insertCertificate(ctx context.Context, c *pca.Certificate, key *
 			}
 			return store.ErrQuota
 		}
-		return insertCert(ctx, tx, c)
+		if err := insertCert(ctx, tx, c); err != nil || audit == nil {
+			return err
+		}
+		return appendAuditTx(ctx, tx, audit)
 	})
 }
 

@@ -346,46 +346,54 @@ func (s *Store) AppendAudit(ctx context.Context, rec store.AuditRecord, chain fu
 // head read here is the one this append replaces.
 func (s *Store) AppendAuditMovingHead(ctx context.Context, rec store.AuditRecord, chain func(store.AuditRecord) []byte, headName string,
 	move func(stored []byte, prev, rec store.AuditRecord) ([]byte, error)) (store.AuditRecord, bool, error) {
-	moved := false
-	err := s.inTx(ctx, func(tx *sqlTx) error {
-		moved = false
-		if err := tx.lock(ctx, "audit"); err != nil {
-			return err
-		}
-		var prev store.AuditRecord
-		err := tx.QueryRowContext(ctx, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").Scan(&prev.ID, &prev.Hash)
-		if err != nil && err != sql.ErrNoRows {
-			return fmt.Errorf("sqlstore: audit tail: %w", err)
-		}
-		rec.PrevHash = append([]byte{}, prev.Hash...)
-		rec.At = rec.At.UTC().Truncate(time.Millisecond)
-		rec.Hash = chain(rec)
-		rec.ID, err = tx.insertID(ctx, `INSERT INTO audit_log (at, account_id, principal_id, access_key_id, action, resource, code, request_id, source_ip, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ms(rec.At), rec.AccountID, rec.PrincipalID, rec.AccessKeyID, rec.Action, rec.Resource,
-			rec.Code, rec.RequestID, rec.SourceIP, rec.PrevHash, rec.Hash)
-		if err != nil {
-			return fmt.Errorf("sqlstore: append audit: %w", err)
-		}
-		if move == nil {
-			return nil
-		}
-		var stored []byte
-		err = tx.QueryRowContext(ctx, "SELECT sealed FROM server_secrets WHERE name = ?", headName).Scan(&stored)
-		if err != nil && err != sql.ErrNoRows {
-			return fmt.Errorf("sqlstore: audit head: %w", err)
-		}
-		next, err := move(stored, prev, rec)
-		if err != nil || next == nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO server_secrets (name, sealed) VALUES (?, ?)
-			ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed`, headName, next); err != nil {
-			return fmt.Errorf("sqlstore: move audit head: %w", err)
-		}
-		moved = true
+	a := store.AuditAppend{Record: rec, Chain: chain, HeadName: headName, Move: move}
+	err := s.inTx(ctx, func(tx *sqlTx) error { return appendAuditTx(ctx, tx, &a) })
+	return a.Stored, a.Moved, err
+}
+
+// appendAuditTx appends a.Record in tx after the newest record, taking the
+// audit lock first (see AppendAuditMovingHead), and moves the head a.Move
+// asks for; it sets a.Stored and a.Moved (both are reset first: tx may be
+// retried).
+func appendAuditTx(ctx context.Context, tx *sqlTx, a *store.AuditAppend) error {
+	a.Stored, a.Moved = store.AuditRecord{}, false
+	if err := tx.lock(ctx, "audit"); err != nil {
+		return err
+	}
+	var prev store.AuditRecord
+	err := tx.QueryRowContext(ctx, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").Scan(&prev.ID, &prev.Hash)
+	if err != nil && err != sql.ErrNoRows {
+		return fmt.Errorf("sqlstore: audit tail: %w", err)
+	}
+	rec := a.Record
+	rec.PrevHash = append([]byte{}, prev.Hash...)
+	rec.At = rec.At.UTC().Truncate(time.Millisecond)
+	rec.Hash = a.Chain(rec)
+	rec.ID, err = tx.insertID(ctx, `INSERT INTO audit_log (at, account_id, principal_id, access_key_id, action, resource, code, request_id, source_ip, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ms(rec.At), rec.AccountID, rec.PrincipalID, rec.AccessKeyID, rec.Action, rec.Resource,
+		rec.Code, rec.RequestID, rec.SourceIP, rec.PrevHash, rec.Hash)
+	if err != nil {
+		return fmt.Errorf("sqlstore: append audit: %w", err)
+	}
+	a.Stored = rec
+	if a.Move == nil {
 		return nil
-	})
-	return rec, moved, err
+	}
+	var stored []byte
+	err = tx.QueryRowContext(ctx, "SELECT sealed FROM server_secrets WHERE name = ?", a.HeadName).Scan(&stored)
+	if err != nil && err != sql.ErrNoRows {
+		return fmt.Errorf("sqlstore: audit head: %w", err)
+	}
+	next, err := a.Move(stored, prev, rec)
+	if err != nil || next == nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO server_secrets (name, sealed) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed`, a.HeadName, next); err != nil {
+		return fmt.Errorf("sqlstore: move audit head: %w", err)
+	}
+	a.Moved = true
+	return nil
 }
 
 // AuditRecords implements store.AuditStore.

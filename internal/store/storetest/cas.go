@@ -49,6 +49,13 @@ func testCARoundTrip(t *testing.T, open opener) {
 			if d := diffCA(want, got); d != "" {
 				t.Errorf("GetCAByID mismatch:\n%s", d)
 			}
+			untagged := want
+			untagged.Tags = nil
+			got, err = f.s.GetCAUntagged(f.ctx, acct.ID, ca.Identifier)
+			checkErr(t, "GetCAUntagged", err, nil)
+			if d := diffCA(untagged, got); d != "" {
+				t.Errorf("GetCAUntagged mismatch:\n%s", d)
+			}
 		})
 	}
 }
@@ -88,6 +95,8 @@ func testCANotFound(t *testing.T, open opener) {
 			checkErr(t, fmt.Sprintf("GetCA(%d, %s)", tc.account, tc.ident), err, store.ErrNotFound)
 			_, err = f.s.GetCAByID(f.ctx, tc.account, tc.id)
 			checkErr(t, fmt.Sprintf("GetCAByID(%d, %d)", tc.account, tc.id), err, store.ErrNotFound)
+			_, err = f.s.GetCAUntagged(f.ctx, tc.account, tc.ident)
+			checkErr(t, fmt.Sprintf("GetCAUntagged(%d, %s)", tc.account, tc.ident), err, store.ErrNotFound)
 		})
 	}
 }

@@ -370,16 +370,45 @@ func testCertConcurrentInsert(t *testing.T, open opener) {
 }
 
 // testInsertIssued: InsertIssued stores the certificate and reserves its
-// serial in one transaction; a serial already reserved or used under the
-// issuer is ErrSerialTaken and stores nothing (no row, no key, no draw from
-// the instance, no count).
+// serial in one transaction, appending the audit record it is given in the
+// same one (chained, the head moved as asked); a serial already reserved or
+// used under the issuer is ErrSerialTaken and stores nothing (no row, no
+// key, no draw from the instance, no count, no audit record).
 func testInsertIssued(t *testing.T, open opener) {
 	f := newFixture(t, open)
 	iss := f.issuerOf()
 	acct := iss.ca.AccountID
+	chain := func(r store.AuditRecord) []byte { return append(append([]byte{}, r.PrevHash...), r.RequestID...) }
+	first, err := f.s.AppendAudit(f.ctx, store.AuditRecord{At: t0, AccountID: acct, Action: "Before", Code: "OK", RequestID: "R0"}, chain)
+	checkErr(t, "AppendAudit", err, nil)
+	const head = "storetest-audit-head"
+	var moves []int64 // the prev id each move saw
+	move := func(stored []byte, prev, rec store.AuditRecord) ([]byte, error) {
+		moves = append(moves, prev.ID)
+		return []byte(fmt.Sprint(rec.ID)), nil
+	}
 	c := f.newCert(iss, pca.TypeServer, t0)
-	if err := f.s.InsertIssued(f.ctx, &c, f.certKey(&c)); err != nil {
+	audit := &store.AuditAppend{Record: store.AuditRecord{At: t0, AccountID: acct, Action: "Issue", Resource: "certificate/" + c.Identifier,
+		Code: "OK", RequestID: "R1"}, Chain: chain, HeadName: head, Move: move}
+	if err := f.s.InsertIssued(f.ctx, &c, f.certKey(&c), audit); err != nil {
 		t.Fatalf("InsertIssued: %v", err)
+	}
+	if !audit.Moved || audit.Stored.ID <= first.ID || string(audit.Stored.PrevHash) != string(first.Hash) || string(audit.Stored.Hash) != string(chain(audit.Stored)) {
+		t.Fatalf("audit appended with the certificate: moved %v, stored %+v; want moved after record %d chained to it", audit.Moved, audit.Stored, first.ID)
+	}
+	if len(moves) == 0 || moves[len(moves)-1] != first.ID {
+		t.Errorf("the head's move saw prev ids %v, want it to end with %d", moves, first.ID)
+	}
+	if sealed, err := f.s.GetSecret(f.ctx, head); err != nil || string(sealed) != fmt.Sprint(audit.Stored.ID) {
+		t.Errorf("head after InsertIssued = %q, %v; want %d", sealed, err, audit.Stored.ID)
+	}
+	recs, err := f.s.AuditRecords(f.ctx, first.ID, 10)
+	checkErr(t, "AuditRecords", err, nil)
+	if len(recs) != 1 || recs[0].ID != audit.Stored.ID || recs[0].Resource != audit.Record.Resource || recs[0].Action != "Issue" {
+		t.Fatalf("audit records after the first: %+v, want the one appended with the certificate", recs)
+	}
+	if got := f.getCert(t, acct, c.Identifier); got.SerialNumber != c.SerialNumber {
+		t.Fatalf("stored serial %s, want %s", got.SerialNumber, c.SerialNumber)
 	}
 	if got := f.getCert(t, acct, c.Identifier); got.SerialNumber != c.SerialNumber {
 		t.Fatalf("stored serial %s, want %s", got.SerialNumber, c.SerialNumber)
@@ -402,10 +431,18 @@ func testInsertIssued(t *testing.T, open opener) {
 			d := f.newCert(iss, pca.TypeServer, t0)
 			d.SerialNumber = tc.serial
 			key := f.certKey(&d)
-			if err := f.s.InsertIssued(f.ctx, &d, key); !errors.Is(err, store.ErrSerialTaken) {
+			refused := &store.AuditAppend{Record: store.AuditRecord{At: t0, AccountID: acct, Action: "Issue", Code: "OK", RequestID: "R-" + tc.name},
+				Chain: chain, HeadName: head, Move: move}
+			if err := f.s.InsertIssued(f.ctx, &d, key, refused); !errors.Is(err, store.ErrSerialTaken) {
 				t.Fatalf("InsertIssued with a taken serial: %v, want ErrSerialTaken", err)
 			}
 			f.checkNotStored(t, acct, d, key.Ref)
+			if recs, err := f.s.AuditRecords(f.ctx, audit.Stored.ID, 10); err != nil || len(recs) != 0 {
+				t.Errorf("audit records after a refused insert: %+v, %v; want none", recs, err)
+			}
+			if sealed, err := f.s.GetSecret(f.ctx, head); err != nil || string(sealed) != fmt.Sprint(audit.Stored.ID) {
+				t.Errorf("head after a refused insert = %q, %v; want %d", sealed, err, audit.Stored.ID)
+			}
 		})
 	}
 	if got := f.instance(acct, iss.inst.UUID).Issued; got != before {
@@ -418,7 +455,7 @@ func testInsertIssued(t *testing.T, open opener) {
 	other := f.issuerOf()
 	e := f.newCert(other, pca.TypeServer, t0)
 	e.SerialNumber = c.SerialNumber
-	if err := f.s.InsertIssued(f.ctx, &e, nil); err != nil {
+	if err := f.s.InsertIssued(f.ctx, &e, nil, nil); err != nil {
 		t.Fatalf("InsertIssued with the serial under another issuer: %v", err)
 	}
 }
