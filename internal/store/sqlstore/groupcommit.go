@@ -40,6 +40,8 @@ type committer struct {
 	once sync.Once
 
 	groups atomic.Int64 // COMMITs attempted, for tests and figures
+
+	onCommit func() // called after each successful COMMIT, if set before the first write
 }
 
 // writeOp is one caller's write transaction waiting for its group.
@@ -149,6 +151,8 @@ func (c *committer) commit(group []*writeOp) {
 			raw.Rollback()
 		} else if err := raw.Commit(); err != nil {
 			fail(fmt.Errorf("sqlstore: commit: %w", err))
+		} else if c.onCommit != nil {
+			c.onCommit()
 		}
 	}
 	for i, op := range group {

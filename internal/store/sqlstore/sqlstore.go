@@ -38,7 +38,8 @@ var migrations embed.FS
 // Store is a store.Store backed by database/sql.
 type Store struct {
 	db conn
-	gc *committer // SQLite: the group committer of write transactions (groupcommit.go)
+	gc *committer    // SQLite: the group committer of write transactions (groupcommit.go)
+	cp *checkpointer // SQLite: background WAL checkpoints (checkpoint.go)
 }
 
 func newStore(db *sql.DB, d dialect) *Store {
@@ -61,7 +62,10 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		f.Close()
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)", "temp_store(MEMORY)"} {
+	// Statement journals stay in memory (temp_store); WAL checkpoints run in
+	// the background, not inside a commit (checkpoint.go).
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)", "temp_store(MEMORY)",
+		"wal_autocheckpoint(0)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -79,7 +83,9 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	s := newStore(db, dialectSQLite)
 	s.db.e.db = db // cache prepared statements
+	s.cp = newCheckpointer(db)
 	s.gc = newCommitter(db, s.db.e)
+	s.gc.onCommit = s.cp.committed
 	return s, nil
 }
 
@@ -156,6 +162,9 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	if s.gc != nil {
 		s.gc.close()
+	}
+	if s.cp != nil {
+		s.cp.close()
 	}
 	s.db.e.closeStmts()
 	return s.db.db.Close()

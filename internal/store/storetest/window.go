@@ -68,6 +68,7 @@ func testListWindowTotals(t *testing.T, open opener) {
 		{"from only, mid-day", base.Add(6*day + 7*time.Hour), time.Time{}},
 		{"before only, mid-day", time.Time{}, base.Add(6*day + 7*time.Hour)},
 		{"everything", base.Add(-30 * day), base.Add(60 * day)},
+		{"everything, a year and more", base.Add(-300 * day), base.Add(100*day + time.Hour)}, // beyond the per-day split: sorted
 		{"empty", base.Add(5 * day), base.Add(5 * day)},
 	}
 	for _, w := range windows {
