@@ -193,11 +193,18 @@ func TestBenchCommand(t *testing.T) {
 	})
 
 	t.Run("issue-keygen", func(t *testing.T) {
-		rep, _ := runBench(t, ctx, "issue", "--keygen", "--duration", "500ms", "--clients", "1", "--ceiling", "0")
+		profiles := t.TempDir()
+		rep, _ := runBench(t, ctx, "issue", "--keygen", "--duration", "500ms", "--clients", "1", "--ceiling", "0", "--server-profile", profiles)
 		res := benchResult(t, rep, "issue/keygen")
 		benchSane(t, res)
 		if len(rep.Results) != 1 || res.Figures["stored_total"] != float64(res.Count+10) {
 			t.Errorf("results %d (no ceiling asked), stored %v of %d+10", len(rep.Results), res.Figures["stored_total"], res.Count)
+		}
+		// --server-profile: the server's CPU profile of the scenario, a
+		// gzipped pprof file.
+		prof, err := os.ReadFile(filepath.Join(profiles, "issue-keygen.pprof"))
+		if err != nil || len(prof) < 2 || prof[0] != 0x1f || prof[1] != 0x8b {
+			t.Errorf("server profile: %d bytes, %v; want a gzipped pprof profile", len(prof), err)
 		}
 	})
 

@@ -12,15 +12,15 @@ import (
 // startDebugServer serves Go's profiler (/debug/pprof/) on addr, apart from
 // the API listener, so that an operator or `pcad bench --server-profile` can
 // see where the server spends its time. It answers without authentication:
-// bind it to a loopback address. Empty addr: nothing is started. The returned
-// stop closes the listener.
-func startDebugServer(addr string, logger *slog.Logger) (stop func(), err error) {
+// bind it to a loopback address. Empty addr: nothing is started. It returns
+// the address it listens on and the function that closes the listener.
+func startDebugServer(addr string, logger *slog.Logger) (bound string, stop func(), err error) {
 	if addr == "" {
-		return func() {}, nil
+		return "", func() {}, nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("--debug-addr: %w", err)
+		return "", nil, fmt.Errorf("--debug-addr: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -35,5 +35,5 @@ func startDebugServer(addr string, logger *slog.Logger) (stop func(), err error)
 		}
 	}()
 	logger.Info("profiler listening", "addr", ln.Addr().String())
-	return func() { srv.Close() }, nil
+	return ln.Addr().String(), func() { srv.Close() }, nil
 }

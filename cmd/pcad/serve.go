@@ -362,7 +362,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "Try:  go run ./cmd/pcad call --endpoint %s --credentials %s ListCert\n", endpoint, credPath)
 
-	stopDebug, err := startDebugServer(cfg.DebugAddr, logger) // debug.go
+	_, stopDebug, err := startDebugServer(cfg.DebugAddr, logger) // debug.go
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
