@@ -360,39 +360,63 @@ func appendAuditTx(ctx context.Context, tx *sqlTx, a *store.AuditAppend) error {
 	if err := tx.lock(ctx, "audit"); err != nil {
 		return err
 	}
+	// One read after the lock: the newest record, the stored head (none
+	// when the head is not to move) and, on PostgreSQL, the new record's id
+	// (drawn under the lock, so ids grow in chain order). On SQLite the
+	// writer is alone: the new id is the newest plus one, as SQLite would
+	// assign it.
+	headName := ""
+	if a.Move != nil {
+		headName = a.HeadName
+	}
+	tail := `SELECT (SELECT id FROM audit_log ORDER BY id DESC LIMIT 1), (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1),
+		(SELECT sealed FROM server_secrets WHERE name = ?)`
+	if tx.e.dialect == dialectPostgres {
+		tail += ", nextval(pg_get_serial_sequence('audit_log', 'id'))"
+	} else {
+		tail += ", 0"
+	}
 	var prev store.AuditRecord
-	err := tx.QueryRowContext(ctx, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").Scan(&prev.ID, &prev.Hash)
-	if err != nil && err != sql.ErrNoRows {
+	var prevID sql.NullInt64
+	var stored []byte
+	var nextID int64
+	if err := tx.QueryRowContext(ctx, tail, headName).Scan(&prevID, &prev.Hash, &stored, &nextID); err != nil {
 		return fmt.Errorf("sqlstore: audit tail: %w", err)
 	}
+	prev.ID = prevID.Int64
 	rec := a.Record
+	rec.ID = nextID
+	if tx.e.dialect != dialectPostgres {
+		rec.ID = prev.ID + 1
+	}
 	rec.PrevHash = append([]byte{}, prev.Hash...)
 	rec.At = rec.At.UTC().Truncate(time.Millisecond)
 	rec.Hash = a.Chain(rec)
-	rec.ID, err = tx.insertID(ctx, `INSERT INTO audit_log (at, account_id, principal_id, access_key_id, action, resource, code, request_id, source_ip, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ms(rec.At), rec.AccountID, rec.PrincipalID, rec.AccessKeyID, rec.Action, rec.Resource,
-		rec.Code, rec.RequestID, rec.SourceIP, rec.PrevHash, rec.Hash)
-	if err != nil {
+	var next []byte
+	if a.Move != nil {
+		var err error
+		if next, err = a.Move(stored, prev, rec); err != nil {
+			return err
+		}
+	}
+	insert := `INSERT INTO audit_log (id, at, account_id, principal_id, access_key_id, action, resource, code, request_id, source_ip, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	args := []any{rec.ID, ms(rec.At), rec.AccountID, rec.PrincipalID, rec.AccessKeyID, rec.Action, rec.Resource,
+		rec.Code, rec.RequestID, rec.SourceIP, rec.PrevHash, rec.Hash}
+	const moveHead = `INSERT INTO server_secrets (name, sealed) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed`
+	if next != nil && tx.e.dialect == dialectPostgres {
+		// One statement: the record and the head that names it.
+		insert, args = "WITH appended AS ("+insert+") "+moveHead, append(args, a.HeadName, next)
+	}
+	if _, err := tx.ExecContext(ctx, insert, args...); err != nil {
 		return fmt.Errorf("sqlstore: append audit: %w", err)
 	}
-	a.Stored = rec
-	if a.Move == nil {
-		return nil
+	if next != nil && tx.e.dialect != dialectPostgres {
+		if _, err := tx.ExecContext(ctx, moveHead, a.HeadName, next); err != nil {
+			return fmt.Errorf("sqlstore: move audit head: %w", err)
+		}
 	}
-	var stored []byte
-	err = tx.QueryRowContext(ctx, "SELECT sealed FROM server_secrets WHERE name = ?", a.HeadName).Scan(&stored)
-	if err != nil && err != sql.ErrNoRows {
-		return fmt.Errorf("sqlstore: audit head: %w", err)
-	}
-	next, err := a.Move(stored, prev, rec)
-	if err != nil || next == nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO server_secrets (name, sealed) VALUES (?, ?)
-		ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed`, a.HeadName, next); err != nil {
-		return fmt.Errorf("sqlstore: move audit head: %w", err)
-	}
-	a.Moved = true
+	a.Stored, a.Moved = rec, next != nil
 	return nil
 }
 

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Certificates/SetQuotaNotFound", testSetQuotaNotFound},
 		{"Certificates/ConcurrentInsert", testCertConcurrentInsert},
 		{"Certificates/InsertIssued", testInsertIssued},
+		{"Certificates/ConcurrentIssueRevoke", testConcurrentIssueRevoke},
 		{"Revoke/IssueToRevoke", testRevoke},
 		{"Revoke/Twice", testRevokeTwice},
 		{"Revoke/NotFound", testRevokeNotFound},
