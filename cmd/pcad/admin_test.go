@@ -424,9 +424,13 @@ func TestAuditTrail(t *testing.T) {
 	rootID := jStr(t, b, "Identifier")
 	b = mustCall(t, c, "CreateSubCACertificate", subParams(rootID, "ECC_256"))
 	ok("CreateSubCACertificate", b)
-	b = mustCall(t, c, "CreateClientCertificate", clientParams(jStr(t, b, "Identifier")))
+	subID := jStr(t, b, "Identifier")
+	b = mustCall(t, c, "CreateClientCertificate", clientParams(subID))
 	ok("CreateClientCertificate", b)
 	certID := jStr(t, b, "Identifier")
+	// An issuance's record is written with the certificate (one record,
+	// naming the issuing CA and the new certificate).
+	resources := map[string]string{jStr(t, b, "RequestId"): "ca/" + subID + ",certificate/" + certID}
 	password := "Audit-Pw#93kq"
 	b = mustCall(t, c, "DescribeCertificatePrivateKey", map[string]string{"Identifier": certID, "EncryptedCode": password})
 	ok("DescribeCertificatePrivateKey", b)
@@ -472,6 +476,9 @@ func TestAuditTrail(t *testing.T) {
 		}
 		if r.Action == "CreateAccessKey" && r.Resource != "user/auditor/accesskey/"+jStr(t, newKey, "AccessKeyId") {
 			t.Errorf("CreateAccessKey resource %q", r.Resource)
+		}
+		if wantRes, named := resources[r.RequestID]; named && r.Resource != wantRes {
+			t.Errorf("%s resource %q, want %q", r.Action, r.Resource, wantRes)
 		}
 	}
 	for id, w := range byRequest {
