@@ -442,4 +442,245 @@ func TestWriteCRLLarge(t *testing.T) {
 		}
 	}
 	verifyCRLOpenSSL(t, buf.Bytes(), c)
+
+	// CreateCRL makes the same TBSCertList from the same entries.
+	l := new(CRLEntries)
+	if err := genEntries(n, now)(func(e CRLEntry) error { return l.Add(e.Serial.Bytes(), e.RevokedAt, e.Reason) }); err != nil {
+		t.Fatal(err)
+	}
+	der, err := CreateCRL(rand.Reader, tmpl, c.sub.Cert, c.subKey, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(der)) != size {
+		t.Errorf("CreateCRL made %d octets, WriteCRL %d", len(der), size)
+	}
+	sameTBS(t, der, buf.Bytes())
+}
+
+// listOf adds es to a CRLEntries, through Add (hex false) or AddHex.
+func listOf(t *testing.T, es []CRLEntry, hex bool) *CRLEntries {
+	t.Helper()
+	l := new(CRLEntries)
+	for i, e := range es {
+		var err error
+		if hex {
+			err = l.AddHex(e.Serial.Text(16), e.RevokedAt, e.Reason)
+		} else {
+			err = l.Add(e.Serial.Bytes(), e.RevokedAt, e.Reason)
+		}
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+	}
+	if l.Len() != int64(len(es)) {
+		t.Fatalf("Len %d, want %d", l.Len(), len(es))
+	}
+	return l
+}
+
+// TestCreateCRL checks that CreateCRL makes the CRL WriteCRL writes: the
+// same TBSCertList for every algorithm (byte for byte with RSA, whose
+// signatures are deterministic), that parses, verifies and lints.
+func TestCreateCRL(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	reg := crlLintRegistry(t)
+	y2050 := time.Date(2050, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		alg        pca.Algorithm
+		n          int
+		thisUpdate time.Time
+		hex        bool
+	}{
+		{name: "rsa-2048/empty", alg: pca.RSA2048, n: 0, thisUpdate: now},
+		{name: "rsa-2048/one", alg: pca.RSA2048, n: 1, thisUpdate: now},
+		{name: "rsa-2048/300-hex", alg: pca.RSA2048, n: 300, thisUpdate: now, hex: true},
+		{name: "ecc-256/empty", alg: pca.ECC256, n: 0, thisUpdate: now},
+		{name: "ecc-256/500", alg: pca.ECC256, n: 500, thisUpdate: now},
+		{name: "ecc-256/500-hex", alg: pca.ECC256, n: 500, thisUpdate: now, hex: true},
+		{name: "ecc-384/50", alg: pca.ECC384, n: 50, thisUpdate: now},
+		{name: "ecc-521/50", alg: pca.ECC512, n: 50, thisUpdate: now},
+		{name: "ecc-256/across-2050", alg: pca.ECC256, n: 30, thisUpdate: y2050.Add(10 * time.Minute), hex: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := buildChain(t, now, tc.alg, tc.alg, tc.alg)
+			entries := testEntries(tc.n, tc.thisUpdate)
+			tmpl := CRLTemplate{Number: big.NewInt(int64(77 + tc.n)), ThisUpdate: tc.thisUpdate, NextUpdate: tc.thisUpdate.Add(7 * 24 * time.Hour)}
+			der, err := CreateCRL(rand.Reader, tmpl, c.sub.Cert, c.subKey, listOf(t, entries, tc.hex))
+			if err != nil {
+				t.Fatalf("CreateCRL: %v", err)
+			}
+			checkCRL(t, der, tmpl, entries, c.sub.Cert)
+			lintCRL(t, reg, der)
+			verifyCRLOpenSSL(t, der, c)
+			var buf bytes.Buffer
+			if _, err := WriteCRL(&buf, rand.Reader, tmpl, c.sub.Cert, c.subKey, sliceEntries(entries)); err != nil {
+				t.Fatalf("WriteCRL: %v", err)
+			}
+			sameTBS(t, der, buf.Bytes())
+			if tc.alg.Family() == pca.FamilyRSA && !bytes.Equal(der, buf.Bytes()) {
+				t.Errorf("RSA CRL differs from WriteCRL's (%d vs %d octets)", len(der), buf.Len())
+			}
+		})
+	}
+}
+
+// sameTBS fails the test unless two CRLs have the same TBSCertList.
+func sameTBS(t *testing.T, a, b []byte) {
+	t.Helper()
+	ca, err := x509.ParseRevocationList(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := x509.ParseRevocationList(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ca.RawTBSRevocationList, cb.RawTBSRevocationList) {
+		t.Errorf("TBSCertList differs (%d vs %d octets)", len(ca.RawTBSRevocationList), len(cb.RawTBSRevocationList))
+	}
+}
+
+// TestCRLEntriesAdd checks what Add and AddHex accept, how they read a
+// serial, and that a refused entry is not added.
+func TestCRLEntriesAdd(t *testing.T) {
+	now := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
+	max20 := append([]byte{0x7f}, bytes.Repeat([]byte{0xff}, 19)...)
+	tests := []struct {
+		name   string
+		serial []byte // Add when hex is empty
+		hex    string
+		at     time.Time
+		reason int
+		want   *big.Int // the serial the CRL lists; nil: refused
+		substr string
+	}{
+		{name: "one-octet", serial: []byte{5}, want: big.NewInt(5)},
+		{name: "top-bit", serial: []byte{0x80, 1}, want: big.NewInt(0x8001)},
+		{name: "leading-zeros", serial: []byte{0, 0, 0x80, 1}, want: big.NewInt(0x8001)},
+		{name: "20-octets", serial: max20, want: new(big.Int).SetBytes(max20)},
+		{name: "20-octets-top-bit", serial: append([]byte{0x80}, make([]byte, 19)...), substr: "20 octets"},
+		{name: "21-octets", serial: append([]byte{1}, make([]byte, 20)...), substr: "20 octets"},
+		{name: "zero", serial: []byte{0, 0}, substr: "positive"},
+		{name: "empty", serial: []byte{}, substr: "positive"},
+		{name: "hex-lower", hex: "8001", want: big.NewInt(0x8001)},
+		{name: "hex-upper-odd", hex: "ABCDE", want: big.NewInt(0xabcde)},
+		{name: "hex-one-digit", hex: "7", want: big.NewInt(7)},
+		{name: "hex-leading-zeros", hex: "000f0", want: big.NewInt(0xf0)},
+		{name: "hex-40-digits", hex: strings.Repeat("7f", 1) + strings.Repeat("ff", 19), want: new(big.Int).SetBytes(max20)},
+		{name: "hex-41-digits", hex: "1" + strings.Repeat("0", 40), substr: "20 octets"},
+		{name: "hex-20-octets-top-bit", hex: "8" + strings.Repeat("0", 39), substr: "20 octets"},
+		{name: "hex-zero", hex: "000", substr: "positive"},
+		{name: "hex-bad-digit", hex: "12g4", substr: "not hexadecimal"},
+		{name: "hex-prefix", hex: "0x12", substr: "not hexadecimal"},
+		{name: "before-1950", serial: []byte{1}, at: time.Date(1949, 12, 31, 23, 59, 59, 0, time.UTC), substr: "1950"},
+		{name: "after-9999", serial: []byte{1}, at: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), substr: "9999"},
+		{name: "reason-7", serial: []byte{1}, reason: 7, substr: "reason code 7"},
+		{name: "reason-8", serial: []byte{1}, reason: 8, substr: "reason code 8"},
+		{name: "reason-negative", serial: []byte{1}, reason: -1, substr: "reason code -1"},
+		{name: "reason-10", serial: []byte{1}, reason: 10, want: big.NewInt(1)},
+	}
+	c := buildChain(t, now, pca.ECC256, pca.ECC256, pca.ECC256)
+	tmpl := CRLTemplate{Number: big.NewInt(1), ThisUpdate: now, NextUpdate: now.Add(time.Hour)}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := new(CRLEntries)
+			// A first entry, so that errors name the second.
+			if err := l.Add([]byte{0x42}, now.Add(-time.Hour), 0); err != nil {
+				t.Fatal(err)
+			}
+			at := tc.at
+			if at.IsZero() {
+				at = now.Add(-time.Minute)
+			}
+			var err error
+			if tc.hex != "" {
+				err = l.AddHex(tc.hex, at, tc.reason)
+			} else {
+				err = l.Add(tc.serial, at, tc.reason)
+			}
+			if tc.want == nil {
+				if err == nil || !strings.Contains(err.Error(), tc.substr) || !strings.HasPrefix(err.Error(), "pki: crl: entry 2: ") {
+					t.Fatalf("error %v, want one about entry 2 with %q", err, tc.substr)
+				}
+				if l.Len() != 1 {
+					t.Fatalf("Len %d after a refused entry, want 1", l.Len())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			der, err := CreateCRL(rand.Reader, tmpl, c.sub.Cert, c.subKey, l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkCRL(t, der, tmpl, []CRLEntry{
+				{Serial: big.NewInt(0x42), RevokedAt: now.Add(-time.Hour)},
+				{Serial: tc.want, RevokedAt: at, Reason: tc.reason},
+			}, c.sub.Cert)
+		})
+	}
+}
+
+func TestCreateCRLRefusals(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	c := buildChain(t, now, pca.ECC256, pca.ECC256, pca.ECC256)
+	tmpl := CRLTemplate{Number: big.NewInt(1), ThisUpdate: now, NextUpdate: now.Add(time.Hour)}
+	ok := new(CRLEntries)
+	if err := ok.Add([]byte{5}, now, 1); err != nil {
+		t.Fatal(err)
+	}
+	late := new(CRLEntries)
+	for i, at := range []time.Time{now.Add(-time.Hour), now.Add(time.Second), now.Add(time.Hour), now, now.Add(time.Hour)} {
+		if err := late.Add([]byte{byte(i + 1)}, at, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		nilRand bool
+		tmpl    CRLTemplate
+		issuer  *x509.Certificate
+		key     crypto.Signer
+		entries *CRLEntries
+		substr  string
+	}{
+		{name: "revoked-after-this-update", entries: late, substr: "entry 3: revocation time"},
+		{name: "nil-entries", entries: nil, substr: "nil"},
+		{name: "nil-random", nilRand: true, substr: "nil"},
+		{name: "nil-number", tmpl: CRLTemplate{ThisUpdate: now, NextUpdate: now.Add(time.Hour)}, substr: "CRL number"},
+		{name: "next-before-this", tmpl: CRLTemplate{Number: big.NewInt(1), ThisUpdate: now, NextUpdate: now}, substr: "after thisUpdate"},
+		{name: "issuer-is-leaf", issuer: c.server.Cert, substr: "does not match"},
+		{name: "wrong-key", key: c.rootKey, substr: "does not match"},
+		{name: "garbage-signer", key: garbageSigner{c.subKey}, substr: "does not verify"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var r io.Reader = rand.Reader
+			if tc.nilRand {
+				r = nil
+			}
+			tm, issuer, key, entries := tc.tmpl, tc.issuer, tc.key, tc.entries
+			if tm.Number == nil && tm.ThisUpdate.IsZero() && tm.NextUpdate.IsZero() {
+				tm = tmpl
+			}
+			if issuer == nil {
+				issuer = c.sub.Cert
+			}
+			if key == nil {
+				key = c.subKey
+			}
+			if entries == nil && tc.name != "nil-entries" {
+				entries = ok
+			}
+			der, err := CreateCRL(r, tm, issuer, key, entries)
+			wantErr(t, err, 0, internal)
+			if der != nil || !strings.Contains(err.Error(), tc.substr) {
+				t.Errorf("CreateCRL = %d octets, %v; want an error with %q", len(der), err, tc.substr)
+			}
+		})
+	}
 }

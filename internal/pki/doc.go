@@ -1,9 +1,10 @@
 // Package pki holds the X.509 mechanics of pcad: key generation, serial
 // numbers, subject and subject-alternative-name validation, validity windows,
 // CSR checks, the issuance of root, subordinate, end-entity, custom
-// (CreateCustomCertificate) and OCSP responder certificates, CRLs written as
-// a stream (WriteCRL, constant memory at any size), and OCSP requests and
-// responses.
+// (CreateCustomCertificate) and OCSP responder certificates, CRLs (CreateCRL:
+// in one buffer of its exact size from a compact entry list, CRLEntries,
+// about 26 bytes an entry; WriteCRL: written as a stream in constant
+// memory at any size), and OCSP requests and responses.
 //
 // The package does no I/O of its own beyond reading the io.Reader it is given
 // (and writing the CRL to the io.Writer WriteCRL is given):

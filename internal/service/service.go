@@ -82,6 +82,7 @@ type Service struct {
 
 	policies   policyCache    // parsed policies by principal (authz.go)
 	accessKeys accessKeyCache // opened AccessKeys by id (keycache.go)
+	crlCache   *crlCache      // the newest CRL of each CA (crl_cache.go)
 }
 
 // tokenKeyName names the sealed NextToken HMAC key in the store.
@@ -99,8 +100,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{store: cfg.Store, sealer: cfg.Keyring, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), pki: newPKIState(), lead: newLeader(cfg.ReplicaID), signers: map[string]crypto.Signer{},
-		caCerts: map[int64]*x509.Certificate{},
-		hsm:     cfg.HSM, caKeys: caKeys}
+		caCerts: map[int64]*x509.Certificate{}, crlCache: newCRLCache(),
+		hsm: cfg.HSM, caKeys: caKeys}
 	if s.now == nil {
 		s.now = time.Now
 	}
