@@ -8,6 +8,7 @@ import (
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -449,5 +450,82 @@ func reportLints(t *testing.T, what string, results map[string]*lint.LintResult)
 	}
 	if len(results) == 0 {
 		t.Errorf("zlint ran no lint on %s", what)
+	}
+}
+
+// TestOCSPNonceAnswers: an answer to a request with a nonce echoes it, is
+// signed for it (never the cached answer), states the status as of now
+// even when the status was read earlier, and a revocation reaches it at
+// once, as it reaches the cached answers.
+func TestOCSPNonceAnswers(t *testing.T) {
+	f := newRevFixture(t)
+	id, leaf := f.issue(t, "CreateServerCertificate", nil)
+	plain, err := ocsp.CreateRequest(leaf, f.sub.Cert, &ocsp.RequestOptions{Hash: crypto.SHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in struct {
+		TBS struct{ RequestList []asn1.RawValue }
+	}
+	if _, err := asn1.Unmarshal(plain, &in); err != nil || len(in.TBS.RequestList) != 1 {
+		t.Fatalf("request encoding: %v", err)
+	}
+	post := func(der []byte) []byte {
+		t.Helper()
+		resp, err := http.Post(leaf.OCSPServer[0], "application/ocsp-request", bytes.NewReader(der))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return body
+	}
+	q := &ocspQuestion{cert: leaf, issuer: f.sub.Cert, single: in.TBS.RequestList[0]}
+	steps := []struct {
+		name   string
+		wait   bool // a whole second first: a reused status's ThisUpdate must move with it
+		revoke bool
+		nonce  []byte // nil: a request without one
+		want   int
+	}{
+		{"first, with a nonce", false, false, []byte("nonce-1"), ocsp.Good},
+		{"without a nonce (cached from now on)", false, false, nil, ocsp.Good},
+		{"with a nonce a second later, status from the cache", true, false, []byte("nonce-2"), ocsp.Good},
+		{"with a nonce after the revocation", false, true, []byte("nonce-3"), ocsp.Revoked},
+		{"without a nonce after the revocation", false, false, nil, ocsp.Revoked},
+	}
+	var answers [][]byte
+	for _, st := range steps {
+		if st.wait {
+			time.Sleep(1100 * time.Millisecond)
+		}
+		if st.revoke {
+			revoke(t, f.c, id)
+		}
+		der := plain
+		if st.nonce != nil {
+			if der, err = ocspRequestWithNonce(q.single, st.nonce); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := time.Now().Truncate(time.Second)
+		body := post(der)
+		q.want = st.want
+		if err := q.check(body, st.nonce); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		r, err := ocsp.ParseResponseForCert(body, leaf, f.sub.Cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.nonce != nil && (r.ThisUpdate.Before(before) || r.ProducedAt.Before(before)) {
+			t.Errorf("%s: ThisUpdate %v, ProducedAt %v; want both at or after %v", st.name, r.ThisUpdate, r.ProducedAt, before)
+		}
+		for _, a := range answers {
+			if st.nonce != nil && bytes.Equal(a, body) {
+				t.Errorf("%s: the same bytes as an earlier answer", st.name)
+			}
+		}
+		answers = append(answers, body)
 	}
 }

@@ -50,20 +50,33 @@ func (s *Service) OCSP(ctx context.Context, reqDER []byte) ([]byte, error) {
 	seq, gen := st.seq[issuer.ca.ID], st.caGen
 	st.mu.RUnlock()
 	now := s.now()
-	if nonce == nil {
-		st.ocspMu.Lock()
-		e, ok := st.ocspCache[ck]
-		st.ocspMu.Unlock()
-		if ok && e.seq == seq && e.caGen == gen && now.Sub(e.produced) < ocspRefresh {
-			return e.der, nil
+	// A cached entry still current (same revocation sequence and CA
+	// generation, younger than ocspRefresh) answers a request without a
+	// nonce as it is; a request with one gets the entry's status (no store
+	// read) in a response signed for it.
+	st.ocspMu.Lock()
+	e, fresh := st.ocspCache[ck]
+	st.ocspMu.Unlock()
+	fresh = fresh && e.seq == seq && e.caGen == gen && now.Sub(e.produced) < ocspRefresh
+	if fresh && nonce == nil && e.der != nil {
+		return e.der, nil
+	}
+	answer := e.answer
+	if fresh {
+		// The status is current (the sequence has not moved): state it
+		// as of now, as a store read would.
+		answer.ThisUpdate = now.UTC().Truncate(time.Second)
+		answer.NextUpdate = answer.ThisUpdate.Add(ocspValidity)
+	} else {
+		var err error
+		answer, err = s.ocspAnswer(ctx, issuer, req.SerialNumber, serial, now)
+		if err != nil {
+			s.log.Error("ocsp lookup", "err", err)
+			return ocsp.InternalErrorErrorResponse, nil
 		}
+		e = ocspEntry{answer: answer, produced: now, seq: seq, caGen: gen}
 	}
-	answer, err := s.ocspAnswer(ctx, issuer, req.SerialNumber, serial, now)
 	answer.Hash = req.HashAlgorithm
-	if err != nil {
-		s.log.Error("ocsp lookup", "err", err)
-		return ocsp.InternalErrorErrorResponse, nil
-	}
 	signer, err := s.signer(ctx, issuer.ca.AccountID, issuer.ca.KeyRef)
 	if err != nil {
 		s.log.Error("ocsp signer", "err", err)
@@ -74,12 +87,15 @@ func (s *Service) OCSP(ctx context.Context, reqDER []byte) ([]byte, error) {
 		s.log.Error("ocsp signing", "err", err)
 		return ocsp.InternalErrorErrorResponse, nil
 	}
-	if nonce == nil {
+	if nonce == nil || !fresh {
+		if nonce == nil {
+			e.der = der
+		}
 		st.ocspMu.Lock()
 		if len(st.ocspCache) > 1_000_000 {
 			clear(st.ocspCache) // crude bound; a busy responder refills it quickly
 		}
-		st.ocspCache[ck] = ocspEntry{der: der, produced: now, seq: seq, caGen: gen}
+		st.ocspCache[ck] = e
 		st.ocspMu.Unlock()
 	}
 	return der, nil

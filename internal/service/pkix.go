@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pcad-dev/pcad/internal/pca"
+	"github.com/pcad-dev/pcad/internal/pki"
 )
 
 // The public PKI side of the service: CA certificates, CRLs and OCSP. These
@@ -82,7 +83,8 @@ type ocspKey struct {
 }
 
 type ocspEntry struct {
-	der      []byte
+	der      []byte         // the response without a nonce; nil until one was asked for
+	answer   pki.OCSPAnswer // the status it (and responses with a nonce) state
 	produced time.Time
 	seq      int64 // the issuer's revocation sequence when signed
 	caGen    int64
