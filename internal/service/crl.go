@@ -120,6 +120,8 @@ func (s *Service) buildCRL(ctx context.Context, p *pkiCA) (rec store.CRLRecord, 
 	if err != nil {
 		return store.CRLRecord{}, err
 	}
+	end := s.now()
+	cache.builtAt(p.ca.ID, end, max(0, end.Sub(cutoff))) // for the rebuild throttle (crlRebuildFactor)
 	rec = store.CRLRecord{CAID: p.ca.ID, Number: number, BuiltSeq: seq, ThisUpdate: now, NextUpdate: tmpl.NextUpdate,
 		Entries: count, DER: der}
 	if err := s.store.PutCRL(ctx, rec); errors.Is(err, store.ErrConflict) {
@@ -193,9 +195,9 @@ func (s *Service) Poll(ctx context.Context) error {
 	now := s.now()
 	var errs []error
 	for _, cs := range states {
-		stale := !cs.HasCRL || cs.CRLBuiltSeq < cs.RevocationSeq || cs.CRLNextUpdate.Sub(now) < crlMargin
-		if !stale {
-			continue
+		expiring := !cs.HasCRL || cs.CRLNextUpdate.Sub(now) < crlMargin
+		if !expiring && (cs.CRLBuiltSeq >= cs.RevocationSeq || !crls.rebuildDue(cs.CAID, now)) {
+			continue // up to date, or new revocations wait for the rebuild throttle (crlRebuildFactor)
 		}
 		st.mu.RLock()
 		p := st.byID[cs.CAID]

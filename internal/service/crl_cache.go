@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/pcad-dev/pcad/internal/store"
 )
@@ -25,6 +26,7 @@ type crlCache struct {
 	mu       sync.Mutex
 	byCA     map[int64]store.CRLRecord
 	building map[int64]*crlBuild
+	built    map[int64]crlBuildTime // the last build of each CA on this replica (rebuildDue)
 
 	// fill is held while a missing CRL is read from the store, so that
 	// concurrent requests after a new CRL read its blob once, not once each.
@@ -148,7 +150,43 @@ func (c *crlCache) load(ctx context.Context, st store.PKIStore, caID, number int
 
 // newCRLCache returns an empty cache.
 func newCRLCache() *crlCache {
-	return &crlCache{byCA: map[int64]store.CRLRecord{}, building: map[int64]*crlBuild{}}
+	return &crlCache{byCA: map[int64]store.CRLRecord{}, building: map[int64]*crlBuild{}, built: map[int64]crlBuildTime{}}
+}
+
+// crlBuildTime is when a CRL build ended and how long it took.
+type crlBuildTime struct {
+	end  time.Time
+	took time.Duration
+}
+
+// crlRebuildFactor bounds the time the background rebuilds of a CA's CRL
+// take while revocations keep coming: after a build that took d, the next
+// one for new revocations waits until crlRebuildFactor x d has passed since
+// it ended, so rebuilding takes at most about 1/(1+crlRebuildFactor) of a
+// core. A build quicker than crlThrottleFrom holds nothing back: a CRL of a
+// few thousand entries (milliseconds) is rebuilt at once, as before; one of
+// a million (about a second) at most every 10 seconds instead of all the
+// time.
+const crlRebuildFactor = 9
+
+// crlThrottleFrom is the build time from which crlRebuildFactor applies.
+const crlThrottleFrom = 100 * time.Millisecond
+
+// builtAt records a build of caID's CRL that ended at end after took.
+func (c *crlCache) builtAt(caID int64, end time.Time, took time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.built[caID] = crlBuildTime{end: end, took: took}
+}
+
+// rebuildDue reports whether a rebuild of caID's CRL for new revocations
+// may start at now (see crlRebuildFactor): always when this replica has not
+// built it before.
+func (c *crlCache) rebuildDue(caID int64, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.built[caID]
+	return !ok || b.took < crlThrottleFrom || !now.Before(b.end.Add(crlRebuildFactor*b.took))
 }
 
 // crls returns s's CRL cache.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -351,5 +352,80 @@ func TestCRLCacheBuild(t *testing.T) {
 				t.Errorf("%d builds still recorded", len(c.building))
 			}
 		})
+	}
+}
+
+// TestCRLRebuildThrottle: after a build that took d (crlThrottleFrom or
+// more), new revocations wait for a rebuild until crlRebuildFactor x d has
+// passed since it ended, unless the CRL nears its NextUpdate; a quick build
+// does not hold the next one back.
+func TestCRLRebuildThrottle(t *testing.T) {
+	ctx := context.Background()
+	w, _ := newCRLWorld(t)
+	a := w.replica(t, nil)
+	number := func() int64 {
+		t.Helper()
+		der, err := a.CRL(ctx, w.sub.Identifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.parseCRL(t, der).Number.Int64()
+	}
+	if n := number(); n != 1 {
+		t.Fatalf("first CRL number %d, want 1", n)
+	}
+	const took = 2 * time.Second // as if the first build had taken this long
+	a.crls().builtAt(w.sub.ID, w.now(), took)
+	serial := 0
+	steps := []struct {
+		name    string
+		advance time.Duration // clock moves first
+		revoke  bool
+		want    int64 // CRL number after a poll
+	}{
+		{"revocation right after a slow build waits", 0, true, 1},
+		{"still within the wait", crlRebuildFactor*took - 2*time.Second, false, 1},
+		{"wait over", 2 * time.Second, false, 2},
+		{"nothing new: no rebuild", time.Minute, false, 2},
+	}
+	for _, st := range steps {
+		w.advance(st.advance)
+		if st.revoke {
+			serial++
+			w.revoke(t, revocation{serial: fmt.Sprintf("%x", 0xa0+serial), revokedAt: -time.Second, reason: pca.ReasonKeyCompromise, notAfter: time.Hour})
+		}
+		if err := a.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := number(); n != st.want {
+			t.Errorf("%s: CRL number %d, want %d", st.name, n, st.want)
+		}
+	}
+	// A build quicker than crlThrottleFrom (as the last one: the world's
+	// clock stands still during it): the next revocation is rebuilt at the
+	// next poll.
+	a.crls().builtAt(w.sub.ID, w.now(), crlThrottleFrom-time.Millisecond)
+	serial++
+	w.revoke(t, revocation{serial: fmt.Sprintf("%x", 0xa0+serial), revokedAt: -time.Second, reason: pca.ReasonKeyCompromise, notAfter: time.Hour})
+	if err := a.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := number(); n != 3 {
+		t.Errorf("after a quick build: CRL number %d, want 3", n)
+	}
+	// A slow build again, then the CRL near its NextUpdate: rebuilt anyway.
+	a.crls().builtAt(w.sub.ID, w.now(), time.Hour)
+	serial++
+	w.revoke(t, revocation{serial: fmt.Sprintf("%x", 0xa0+serial), revokedAt: -time.Second, reason: pca.ReasonKeyCompromise, notAfter: 30 * 24 * time.Hour})
+	rec, err := w.db.GetCRL(ctx, w.sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.advance(rec.NextUpdate.Sub(w.now()) - crlMargin/2)
+	if err := a.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := number(); n != 4 {
+		t.Errorf("near NextUpdate: CRL number %d, want 4", n)
 	}
 }
