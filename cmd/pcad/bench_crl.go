@@ -18,6 +18,7 @@ import (
 	"github.com/pcad-dev/pcad/internal/loadgen"
 	"github.com/pcad-dev/pcad/internal/pca"
 	"github.com/pcad-dev/pcad/internal/service"
+	"github.com/pcad-dev/pcad/internal/store/seedgen"
 )
 
 // benchCRL runs `pcad bench crl`.
@@ -217,7 +218,7 @@ func seedCRLStore(ctx context.Context, st benchStore, publicURL string, n int, p
 		return seed, fmt.Errorf("bench crl: instance of the sub-CA: %w", err)
 	}
 
-	g := newCertGen(2)
+	g := seedgen.New(2)
 	now := time.Now().UTC()
 	t0 := now.AddDate(-1, 0, 0) // issued over the last year, each revoked a day later
 	step := 365 * 24 * time.Hour / time.Duration(n)
@@ -225,14 +226,14 @@ func seedCRLStore(ctx context.Context, st benchStore, publicURL string, n int, p
 	batch := make([]pca.Certificate, 0, listSeedBatch)
 	for i := range n {
 		created := t0.Add(time.Duration(i) * step).Truncate(time.Millisecond)
-		c, err := g.cert(sub, inst.ID, i, created)
+		c, err := g.Cert(sub, inst.ID, i, created)
 		if err != nil {
 			return seed, err
 		}
 		// Still valid (expired entries leave the CRL) and revoked before now.
 		c.NotAfter = created.Truncate(time.Second).AddDate(2, 0, 0)
 		if c.Status != pca.StatusRevoke {
-			g.revoke(&c, created.Add(24*time.Hour))
+			g.Revoke(&c, created.Add(24*time.Hour))
 		}
 		if c.RevokedAt.After(now) {
 			c.RevokedAt, c.Changed = now.Add(-time.Minute).Truncate(time.Millisecond), now.Add(-time.Minute).Truncate(time.Millisecond)

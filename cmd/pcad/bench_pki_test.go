@@ -17,7 +17,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"database/sql"
 	"encoding/asn1"
 	"encoding/base64"
@@ -145,43 +144,6 @@ type ocspQ struct {
 // withNonce is q's request with a nonce extension.
 func (q *ocspQ) withNonce(nonce []byte) ([]byte, error) {
 	return ocspRequestWithNonce(q.reqList, nonce)
-}
-
-// responseNonce reads the nonce a DER OCSP response echoes (nil if none).
-func responseNonce(der []byte) ([]byte, error) {
-	var resp struct {
-		Status asn1.Enumerated
-		Bytes  struct {
-			Type     asn1.ObjectIdentifier
-			Response []byte
-		} `asn1:"explicit,tag:0"`
-	}
-	var basic struct{ TBS asn1.RawValue }
-	var data struct {
-		ResponderID asn1.RawValue
-		ProducedAt  time.Time `asn1:"generalized"`
-		Responses   asn1.RawValue
-		Extensions  []pkix.Extension `asn1:"explicit,tag:1,optional"`
-	}
-	if _, err := asn1.Unmarshal(der, &resp); err != nil {
-		return nil, err
-	}
-	if _, err := asn1.Unmarshal(resp.Bytes.Response, &basic); err != nil {
-		return nil, err
-	}
-	if _, err := asn1.Unmarshal(basic.TBS.FullBytes, &data); err != nil {
-		return nil, err
-	}
-	for _, e := range data.Extensions {
-		if e.Id.Equal(pki.OIDOCSPNonce) {
-			var n []byte
-			if _, err := asn1.Unmarshal(e.Value, &n); err != nil {
-				return nil, err
-			}
-			return n, nil
-		}
-	}
-	return nil, nil
 }
 
 // issueBench issues n server certificates under sub through the service and
@@ -315,7 +277,7 @@ func checkOCSP(body []byte, q *ocspQ, nonce []byte) error {
 	if r.Status != q.want {
 		return fmt.Errorf("OCSP status for %x (%v): %d, want %d", q.cert.SerialNumber, q.hash, r.Status, q.want)
 	}
-	got, err := responseNonce(body)
+	got, err := ocspResponseNonce(body)
 	if err != nil {
 		return err
 	}

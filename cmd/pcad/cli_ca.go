@@ -450,6 +450,17 @@ func newCAListCommand(o *clientOpts) *cobra.Command {
 // completeCAs completes CA Identifiers (of CertType certType, "" for all)
 // from the server, with their common names as descriptions.
 func completeCAs(o *clientOpts, certType string) cobra.CompletionFunc {
+	p := url.Values{"ShowSize": {"100"}, "CaStatus": {"issue"}}
+	if certType != "" {
+		p.Set("CertType", certType)
+	}
+	return completeFrom(o, "DescribeCACertificateList", "CertificateList", p)
+}
+
+// completeFrom completes Identifiers from one call of action with params:
+// the items of the answer's member list, with their CommonName as
+// descriptions. Completion never fails loudly: any error completes nothing.
+func completeFrom(o *clientOpts, action, list string, params url.Values) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		c, err := o.newClient()
 		if err != nil {
@@ -457,17 +468,17 @@ func completeCAs(o *clientOpts, certType string) cobra.CompletionFunc {
 		}
 		ctx, cancel := context.WithTimeout(contextOf(cmd), 3*time.Second)
 		defer cancel()
-		var ans struct{ CertificateList []caRecord }
-		p := url.Values{"ShowSize": {"100"}, "CaStatus": {"issue"}}
-		if certType != "" {
-			p.Set("CertType", certType)
+		var ans map[string]json.RawMessage
+		if err := c.Do(ctx, action, params, &ans); err != nil {
+			return nil, cobra.ShellCompDirectiveError
 		}
-		if err := c.Do(ctx, "DescribeCACertificateList", p, &ans); err != nil {
+		var items []struct{ Identifier, CommonName string }
+		if err := json.Unmarshal(ans[list], &items); err != nil {
 			return nil, cobra.ShellCompDirectiveError
 		}
 		var out []cobra.Completion
-		for _, r := range ans.CertificateList {
-			out = append(out, cobra.CompletionWithDesc(r.Identifier, r.CommonName))
+		for _, it := range items {
+			out = append(out, cobra.CompletionWithDesc(it.Identifier, it.CommonName))
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}

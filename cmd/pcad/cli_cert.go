@@ -876,27 +876,11 @@ unencrypted PKCS#8 PEM file with mode 0600. Existing files are not overwritten u
 // completeCerts completes certificate Identifiers (of status, "" for any)
 // from the server, newest first, with their common names.
 func completeCerts(o *clientOpts, status string) cobra.CompletionFunc {
-	return func(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		c, err := o.newClient()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveError
-		}
-		ctx, cancel := context.WithTimeout(contextOf(cmd), 3*time.Second)
-		defer cancel()
-		p := url.Values{"ShowSize": {"100"}}
-		if status != "" {
-			p.Set("Status", status)
-		}
-		var ans struct{ List []listEntry }
-		if err := c.Do(ctx, "ListCert", p, &ans); err != nil {
-			return nil, cobra.ShellCompDirectiveError
-		}
-		var out []cobra.Completion
-		for _, e := range ans.List {
-			out = append(out, cobra.CompletionWithDesc(e.Identifier, e.CommonName))
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
+	p := url.Values{"ShowSize": {"100"}}
+	if status != "" {
+		p.Set("Status", status)
 	}
+	return completeFrom(o, "ListCert", "List", p)
 }
 
 // contextOf is cmd's context, or a background one (completion may run

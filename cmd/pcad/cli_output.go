@@ -122,11 +122,9 @@ type yamlObject struct {
 // YAML indicators) are double-quoted with JSON escapes, which YAML reads
 // the same; multi-line text such as PEM is a literal block.
 func writeYAML(w io.Writer, js []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
-	v, err := decodeOrdered(dec)
+	v, err := decodeForYAML(js)
 	if err != nil {
-		return fmt.Errorf("yaml: %w", err)
+		return err
 	}
 	var b bytes.Buffer
 	switch v := v.(type) {
@@ -152,16 +150,26 @@ func writeYAML(w io.Writer, js []byte) error {
 // sequence whose dashes stand at column indent; the caller has written the
 // indentation of the first line.
 func writeYAMLItem(w io.Writer, js []byte, indent int) error {
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
-	v, err := decodeOrdered(dec)
+	v, err := decodeForYAML(js)
 	if err != nil {
-		return fmt.Errorf("yaml: %w", err)
+		return err
 	}
 	var b bytes.Buffer
 	yamlItems(&b, []any{v}, indent)
 	_, err = w.Write(b.Bytes())
 	return err
+}
+
+// decodeForYAML decodes the JSON value js keeping member order and numbers as
+// written, for the YAML writers.
+func decodeForYAML(js []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	v, err := decodeOrdered(dec)
+	if err != nil {
+		return nil, fmt.Errorf("yaml: %w", err)
+	}
+	return v, nil
 }
 
 func decodeOrdered(dec *json.Decoder) (any, error) {

@@ -759,6 +759,12 @@ func TestCLIHelpAndCompletion(t *testing.T) {
 	if err != nil || !strings.Contains(out, sub+"\tCLI Issuing") {
 		t.Errorf("completing --ca: %v\n%s", err, out)
 	}
+	var issued struct{ Identifier string }
+	e.okJSON(&issued, "cert", "issue", "--ca", sub, "--cn", "complete.example.com", "--out-dir", e.dir)
+	out, _, err = runCLI(append(append([]string{"__complete", "cert", "revoke"}, e.flags...), "")...)
+	if err != nil || issued.Identifier == "" || !strings.Contains(out, issued.Identifier+"\tcomplete.example.com") {
+		t.Errorf("completing a certificate to revoke: %v\n%s", err, out)
+	}
 }
 
 func TestCLIYAML(t *testing.T) {

@@ -70,7 +70,7 @@ func (s *Service) CreateAccount(ctx context.Context, name string) (pca.Account, 
 
 // LookupAccessKey returns an AccessKey with its secret opened, for request
 // verification. An unknown id is a pca.KindNotFound error. A key read
-// within accessKeyCacheTTL is reused (keycache.go).
+// within accessKeyCacheTTL is reused (ttlcache.go).
 func (s *Service) LookupAccessKey(ctx context.Context, id string) (pca.AccessKey, error) {
 	now := s.now()
 	k, ok, epoch := s.accessKeys.get(id, now)
@@ -81,7 +81,7 @@ func (s *Service) LookupAccessKey(ctx context.Context, id string) (pca.AccessKey
 	if err != nil {
 		return pca.AccessKey{}, err
 	}
-	s.accessKeys.put(k, now, epoch)
+	s.accessKeys.put(k.ID, k, now, epoch)
 	return k, nil
 }
 

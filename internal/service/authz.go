@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/pcad-dev/pcad/internal/iam"
@@ -81,7 +80,6 @@ type principalAuth struct {
 	owner     bool
 	name      string
 	policies  []namedPolicy
-	loaded    time.Time
 }
 
 // namedPolicy is one attached policy, parsed.
@@ -90,52 +88,25 @@ type namedPolicy struct {
 	policy    *iam.Policy
 }
 
-// policyCache holds principalAuth entries by principal id. The zero value
-// is an empty cache.
-type policyCache struct {
-	mu sync.Mutex
-	m  map[int64]*principalAuth
-	// epoch counts invalidations, so that a load that overlapped one does
-	// not store what it read before it.
-	epoch uint64
-}
-
 // invalidatePolicies forgets the cached policies of a principal. Call it
 // after changing a principal's attachments, renaming or deleting it, so
 // that the change applies to the very next call rather than after
 // policyCacheTTL.
-func (s *Service) invalidatePolicies(principalID int64) {
-	c := &s.policies
-	c.mu.Lock()
-	delete(c.m, principalID)
-	c.epoch++
-	c.mu.Unlock()
-}
+func (s *Service) invalidatePolicies(principalID int64) { s.policies.forget(principalID) }
 
 // principalAuth returns the caller's principal and parsed policies, from the
 // cache when fresh.
 func (s *Service) principalAuth(ctx context.Context, a Actor) (*principalAuth, error) {
-	c := &s.policies
 	now := s.now()
-	c.mu.Lock()
-	pa, ok := c.m[a.PrincipalID]
-	epoch := c.epoch
-	c.mu.Unlock()
-	if ok && pa.accountID == a.AccountID && now.Sub(pa.loaded) < policyCacheTTL && !now.Before(pa.loaded) {
+	pa, ok, epoch := s.policies.get(a.PrincipalID, now)
+	if ok && pa.accountID == a.AccountID {
 		return pa, nil
 	}
-	pa, err := s.loadPrincipalAuth(ctx, a, now)
+	pa, err := s.loadPrincipalAuth(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	if c.epoch == epoch {
-		if c.m == nil || len(c.m) >= maxCachedPrincipals {
-			c.m = map[int64]*principalAuth{}
-		}
-		c.m[a.PrincipalID] = pa
-	}
-	c.mu.Unlock()
+	s.policies.put(a.PrincipalID, pa, now, epoch)
 	return pa, nil
 }
 
@@ -143,16 +114,16 @@ func (s *Service) principalAuth(ctx context.Context, a Actor) (*principalAuth, e
 // policies. A stored custom policy that does not parse fails the call (fail
 // closed: it might hold a Deny); an attachment naming a policy that no
 // longer exists grants nothing.
-func (s *Service) loadPrincipalAuth(ctx context.Context, a Actor, now time.Time) (*principalAuth, error) {
+func (s *Service) loadPrincipalAuth(ctx context.Context, a Actor) (*principalAuth, error) {
 	p, err := s.store.GetPrincipal(ctx, a.AccountID, a.PrincipalID)
 	if errors.Is(err, store.ErrNotFound) {
 		// No such principal in the account: it may do nothing.
-		return &principalAuth{accountID: a.AccountID, loaded: now}, nil
+		return &principalAuth{accountID: a.AccountID}, nil
 	}
 	if err != nil {
 		return nil, pca.Internal(fmt.Errorf("service: authorize: load principal: %w", err))
 	}
-	pa := &principalAuth{accountID: a.AccountID, owner: p.Owner, name: p.Name, loaded: now}
+	pa := &principalAuth{accountID: a.AccountID, owner: p.Owner, name: p.Name}
 	if p.Owner {
 		return pa, nil
 	}

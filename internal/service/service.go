@@ -80,9 +80,9 @@ type Service struct {
 
 	auditKeyCache atomic.Pointer[[]byte] // the audit chain's key once read (audit.go)
 
-	policies   policyCache    // parsed policies by principal (authz.go)
-	accessKeys accessKeyCache // opened AccessKeys by id (keycache.go)
-	crlCache   *crlCache      // the newest CRL of each CA (crl_cache.go)
+	policies   *ttlCache[int64, *principalAuth] // parsed policies by principal (authz.go)
+	accessKeys *ttlCache[string, pca.AccessKey] // opened AccessKeys by id (ttlcache.go)
+	crlCache   *crlCache                        // the newest CRL of each CA (crl_cache.go)
 }
 
 // tokenKeyName names the sealed NextToken HMAC key in the store.
@@ -101,7 +101,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{store: cfg.Store, sealer: cfg.Keyring, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"), pki: newPKIState(), lead: newLeader(cfg.ReplicaID), signers: map[string]crypto.Signer{},
 		caCerts: map[int64]*x509.Certificate{}, crlCache: newCRLCache(),
-		hsm: cfg.HSM, caKeys: caKeys}
+		policies:   newTTLCache[int64, *principalAuth](policyCacheTTL, maxCachedPrincipals),
+		accessKeys: newTTLCache[string, pca.AccessKey](accessKeyCacheTTL, maxCachedAccessKeys),
+		hsm:        cfg.HSM, caKeys: caKeys}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -92,8 +92,7 @@ func draw(ctx context.Context, tx *sqlTx, accountID int64, where string, args ..
 	if err != nil {
 		return fmt.Errorf("sqlstore: find instance: %w", notFound(err))
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE instances SET issued_count = issued_count + 1
-		WHERE id = ? AND (total_count = 0 OR issued_count < total_count)`, id)
+	res, err := tx.ExecContext(ctx, drawSQL, id, accountID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: draw from instance: %w", err)
 	}

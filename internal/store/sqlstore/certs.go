@@ -90,6 +90,18 @@ func (s *Store) insertCertificate(ctx context.Context, c *pca.Certificate, key *
 	})
 }
 
+// The statements of an instance draw and of the two counters, shared by
+// drawFromInstance, bumpKindCount, bumpDayCount and drawAndCount's one
+// statement on PostgreSQL.
+const (
+	drawSQL = `UPDATE instances SET issued_count = issued_count + 1
+		WHERE id = ? AND account_id = ? AND (total_count = 0 OR issued_count < total_count)`
+	kindCountInsert   = "INSERT INTO cert_counts (account_id, ca_id, instance_id, cert_type, status, n) "
+	kindCountConflict = " ON CONFLICT (account_id, ca_id, instance_id, cert_type, status) DO UPDATE SET n = cert_counts.n + excluded.n"
+	dayCountInsert    = "INSERT INTO cert_day_counts (account_id, day, ca_id, instance_id, cert_type, status, n) "
+	dayCountConflict  = " ON CONFLICT (account_id, day, ca_id, instance_id, cert_type, status) DO UPDATE SET n = cert_day_counts.n + excluded.n"
+)
+
 // drawAndCount takes one certificate from c's instance (ErrQuota when none
 // is left, ErrNotFound when the instance is not c's account's) and counts c
 // (bumpCount). On PostgreSQL it is one statement, one round trip, instead
@@ -107,15 +119,12 @@ func drawAndCount(ctx context.Context, tx *sqlTx, c *pca.Certificate) error {
 	// takes the counters (cert_counts first). Independent sub-statements of
 	// a WITH run in no set order and could deadlock with a revocation.
 	var drawn int64
-	err := tx.QueryRowContext(ctx, `WITH d AS (UPDATE instances SET issued_count = issued_count + 1
-			WHERE id = ? AND account_id = ? AND (total_count = 0 OR issued_count < total_count) RETURNING id),
-		k AS (INSERT INTO cert_counts (account_id, ca_id, instance_id, cert_type, status, n)
-			SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), 1 FROM d
-			ON CONFLICT (account_id, ca_id, instance_id, cert_type, status) DO UPDATE SET n = cert_counts.n + excluded.n RETURNING 1 AS one),
-		y AS (INSERT INTO cert_day_counts (account_id, day, ca_id, instance_id, cert_type, status, n)
-			SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), 1 FROM k
-			ON CONFLICT (account_id, day, ca_id, instance_id, cert_type, status) DO UPDATE SET n = cert_day_counts.n + excluded.n RETURNING 1 AS one)
-		SELECT COUNT(*) FROM y`,
+	err := tx.QueryRowContext(ctx, "WITH d AS ("+drawSQL+" RETURNING id), "+
+		"k AS ("+kindCountInsert+"SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), 1 FROM d"+
+		kindCountConflict+" RETURNING 1 AS one), "+
+		"y AS ("+dayCountInsert+"SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), 1 FROM k"+
+		dayCountConflict+" RETURNING 1 AS one) "+
+		"SELECT COUNT(*) FROM y",
 		c.InstanceID, c.AccountID,
 		c.AccountID, c.CAID, c.InstanceID, string(c.Type), string(c.Status),
 		c.AccountID, dayOf(ms(c.Changed)), c.CAID, c.InstanceID, string(c.Type), string(c.Status)).Scan(&drawn)
@@ -131,8 +140,7 @@ func drawAndCount(ctx context.Context, tx *sqlTx, c *pca.Certificate) error {
 // drawFromInstance takes one certificate from c's instance: ErrQuota when
 // none is left, ErrNotFound when the instance is not c's account's.
 func drawFromInstance(ctx context.Context, tx *sqlTx, c *pca.Certificate) error {
-	res, err := tx.ExecContext(ctx, `UPDATE instances SET issued_count = issued_count + 1
-		WHERE id = ? AND account_id = ? AND (total_count = 0 OR issued_count < total_count)`, c.InstanceID, c.AccountID)
+	res, err := tx.ExecContext(ctx, drawSQL, c.InstanceID, c.AccountID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: draw from instance: %w", err)
 	}
@@ -203,8 +211,7 @@ func bumpCount(ctx context.Context, tx *sqlTx, c *pca.Certificate, status pca.St
 
 // bumpKindCount adds delta to the cert_counts row of c's kind and status.
 func bumpKindCount(ctx context.Context, tx *sqlTx, c *pca.Certificate, status pca.Status, delta int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO cert_counts (account_id, ca_id, instance_id, cert_type, status, n) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (account_id, ca_id, instance_id, cert_type, status) DO UPDATE SET n = cert_counts.n + excluded.n`,
+	_, err := tx.ExecContext(ctx, kindCountInsert+"VALUES (?, ?, ?, ?, ?, ?)"+kindCountConflict,
 		c.AccountID, c.CAID, c.InstanceID, string(c.Type), string(status), delta)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update counts: %w", err)
@@ -215,8 +222,7 @@ func bumpKindCount(ctx context.Context, tx *sqlTx, c *pca.Certificate, status pc
 // bumpDayCount adds delta to the cert_day_counts row of c's kind, status and
 // day of changed.
 func bumpDayCount(ctx context.Context, tx *sqlTx, c *pca.Certificate, status pca.Status, changed time.Time, delta int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO cert_day_counts (account_id, day, ca_id, instance_id, cert_type, status, n) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (account_id, day, ca_id, instance_id, cert_type, status) DO UPDATE SET n = cert_day_counts.n + excluded.n`,
+	_, err := tx.ExecContext(ctx, dayCountInsert+"VALUES (?, ?, ?, ?, ?, ?, ?)"+dayCountConflict,
 		c.AccountID, dayOf(ms(changed)), c.CAID, c.InstanceID, string(c.Type), string(status), delta)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update day counts: %w", err)

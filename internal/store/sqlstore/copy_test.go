@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/pcad-dev/pcad/internal/pca"
 	"github.com/pcad-dev/pcad/internal/store"
+	"github.com/pcad-dev/pcad/internal/store/seedgen"
 	"github.com/pcad-dev/pcad/internal/store/sqlstore/pgtest"
 )
 
@@ -214,7 +214,7 @@ func TestCopy(t *testing.T) {
 
 			// New rows get fresh ids: identity sequences were moved past the copied ids.
 			maxCert := maxID(t, dst, "certificates", "id")
-			c, err := genCert(rand.New(rand.NewPCG(1, 2)), rand.NewChaCha8([32]byte{'n'}), seed.SubCAs[0], instanceID(t, dst, seed.SubCAs[0]), 0, time.Now())
+			c, err := seedgen.New('n').Cert(seed.SubCAs[0], instanceID(t, dst, seed.SubCAs[0]), 0, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}

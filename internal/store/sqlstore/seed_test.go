@@ -11,13 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pcad-dev/pcad/internal/pca"
 	"github.com/pcad-dev/pcad/internal/store"
+	"github.com/pcad-dev/pcad/internal/store/seedgen"
 	"github.com/pcad-dev/pcad/internal/store/sqlstore/pgtest"
 )
 
@@ -31,7 +31,7 @@ import (
 
 // seedVersion changes whenever the generated data changes, so that a cached
 // database seeded by an older generator is not reused.
-const seedVersion = "listcert-seed-v3"
+const seedVersion = "listcert-seed-v4" // v4: certificates from package seedgen
 
 // otherEvery: after every otherEvery main-account rows comes one row of the
 // second account.
@@ -328,6 +328,7 @@ func seedWith(ctx context.Context, s *Store, n int, put func(context.Context, []
 		return seed.SubCAs[len(seed.SubCAs)-1]
 	}
 
+	gen := seedgen.New(3)
 	step := 2 * 365 * 24 * time.Hour / time.Duration(total) // issued over two years
 	batch := make([]pca.Certificate, 0, seedBatch)
 	mainDone := 0
@@ -338,7 +339,7 @@ func seedWith(ctx context.Context, s *Store, n int, put func(context.Context, []
 			mainDone++
 		}
 		created := t0.Add(time.Duration(i)*step + time.Duration(rng.Int64N(int64(step))))
-		c, err := genCert(rng, idRand, ca, instIDs[ca.Identifier], i, created)
+		c, err := gen.Cert(ca, instIDs[ca.Identifier], i, created)
 		if err != nil {
 			return seed, err
 		}
@@ -354,17 +355,6 @@ func seedWith(ctx context.Context, s *Store, n int, put func(context.Context, []
 	return seed, nil
 }
 
-var (
-	services = []string{"api", "web", "auth", "billing", "search", "cdn", "mail", "vpn", "grpc", "queue", "db", "cache"}
-	envs     = []string{"prod", "prod", "prod", "staging", "dev"}
-	regions  = []string{"cn-hangzhou", "cn-shanghai", "cn-beijing", "ap-southeast-1", "eu-central-1"}
-	teams    = []string{"Platform", "Payments", "Identity", "Data", "Mobile", "Retail"}
-	cities   = []struct{ l, st, c string }{
-		{"Hangzhou", "Zhejiang", "CN"}, {"Shanghai", "Shanghai", "CN"}, {"Beijing", "Beijing", "CN"},
-		{"Singapore", "Singapore", "SG"}, {"Frankfurt", "Hessen", "DE"},
-	}
-)
-
 var fillerBuf = func() []byte {
 	b := make([]byte, 1024)
 	r := rand.NewChaCha8([32]byte{'d', 'e', 'r'})
@@ -376,92 +366,6 @@ var fillerBuf = func() []byte {
 // filler returns n bytes that stand in for a certificate's DER; list
 // queries never read it.
 func filler(n int) []byte { return fillerBuf[:n:n] }
-
-// genCert makes one realistic end-entity certificate record.
-func genCert(rng *rand.Rand, idRand *rand.ChaCha8, ca pca.CA, instID int64, i int, created time.Time) (pca.Certificate, error) {
-	id, err := pca.NewIdentifier(created, idRand)
-	if err != nil {
-		return pca.Certificate{}, err
-	}
-	var typ pca.CertType
-	switch r := rng.IntN(100); {
-	case r < 60:
-		typ = pca.TypeServer
-	case r < 95:
-		typ = pca.TypeClient
-	default:
-		typ = pca.TypeEndEntity
-	}
-	city := cities[rng.IntN(len(cities))]
-	team := teams[rng.IntN(len(teams))]
-	subj := pca.Subject{Organization: "Example Corp", OrganizationUnit: team, Locality: city.l, State: city.st, Country: city.c}
-	var sans []pca.SAN
-	var validity time.Duration
-	switch typ {
-	case pca.TypeServer:
-		subj.CommonName = fmt.Sprintf("%s-%04d.%s.%s.example.com", services[rng.IntN(len(services))], rng.IntN(10000),
-			envs[rng.IntN(len(envs))], regions[rng.IntN(len(regions))])
-		sans = []pca.SAN{{Type: pca.SANDNS, Value: subj.CommonName}}
-		if rng.IntN(4) == 0 {
-			sans = append(sans, pca.SAN{Type: pca.SANIP, Value: fmt.Sprintf("10.%d.%d.%d", rng.IntN(256), rng.IntN(256), 1+rng.IntN(254))})
-		}
-		validity = 398 * 24 * time.Hour
-	case pca.TypeClient:
-		if rng.IntN(2) == 0 {
-			subj.CommonName = fmt.Sprintf("user%06d@corp.example.com", rng.IntN(1_000_000))
-			sans = []pca.SAN{{Type: pca.SANEmail, Value: subj.CommonName}}
-		} else {
-			subj.CommonName = fmt.Sprintf("device-%08x", rng.Uint32())
-		}
-		validity = 730 * 24 * time.Hour
-	default:
-		subj.CommonName = fmt.Sprintf("workload-%d.svc.cluster.local", i)
-		sans = []pca.SAN{{Type: pca.SANURI, Value: "spiffe://example.com/ns/default/sa/workload-" + strconv.Itoa(i)}}
-		validity = 365 * 24 * time.Hour
-	}
-	alg := pca.RSA2048
-	switch r := rng.IntN(100); {
-	case r < 35:
-		alg = pca.ECC256
-	case r < 40:
-		alg = pca.ECC384
-	case r < 45:
-		alg = pca.RSA4096
-	}
-	c := pca.Certificate{AccountID: ca.AccountID, Identifier: id, CAID: ca.ID, ParentIdentifier: ca.Identifier,
-		InstanceID: instID, InstanceUUID: ca.InstanceUUID, Type: typ, Status: pca.StatusIssue, Subject: subj,
-		SubjectDN: fmt.Sprintf("CN=%s,OU=%s,O=%s,L=%s,ST=%s,C=%s", subj.CommonName, subj.OrganizationUnit, subj.Organization,
-			subj.Locality, subj.State, subj.Country),
-		SANs: sans, Algorithm: alg, SerialNumber: fmt.Sprintf("%016x%016x", rng.Uint64()>>1, rng.Uint64()),
-		DER: filler(300 + rng.IntN(400)), NotBefore: created.Truncate(time.Second), NotAfter: created.Truncate(time.Second).Add(validity),
-		ResourceGroupID: "rg-acfmzw2nplyfzza", Created: created, Changed: created}
-	if rng.IntN(10) < 7 { // service-generated key (the bulk path stores no key rows)
-		ref, err := pca.NewIdentifier(created, idRand)
-		if err != nil {
-			return pca.Certificate{}, err
-		}
-		c.KeyRef = "sw:" + ref
-	}
-	if rng.IntN(5) == 0 {
-		c.AliasName = "cert-" + strconv.Itoa(i)
-	}
-	if rng.IntN(20) == 0 {
-		c.CustomIdentifier = "ci-" + strconv.Itoa(i)
-	}
-	if rng.IntN(3) == 0 {
-		c.Tags = []pca.Tag{{Key: "env", Value: envs[rng.IntN(len(envs))]}}
-		if rng.IntN(2) == 0 {
-			c.Tags = append(c.Tags, pca.Tag{Key: "team", Value: team})
-		}
-	}
-	if rng.IntN(10) == 0 { // ~10% revoked, some time after issue
-		c.Status = pca.StatusRevoke
-		c.RevokedAt = created.Add(time.Duration(1+rng.IntN(180*24)) * time.Hour)
-		c.RevokeReason = pca.RevocationReason(rng.IntN(6))
-		c.Changed = c.RevokedAt
-	}
-	return c, nil
-}
 
 // TestBenchSeedSmall checks the seeder and the benchmark's correctness
 // checks on a small database, so that the benchmark code stays working
@@ -596,12 +500,11 @@ func TestBulkInsertMatchesInsert(t *testing.T) {
 // like the per-row one, on top of a seed.
 func edgeCerts(t *testing.T, s *Store, seed benchSeed) []pca.Certificate {
 	t.Helper()
-	rng := rand.New(rand.NewChaCha8([32]byte{'e', 'd', 'g', 'e'}))
-	idRand := rand.NewChaCha8([32]byte{'e', 'd', 'g', 'e', '-', 'i', 'd'})
+	gen := seedgen.New('e')
 	at := time.Date(2026, 3, 4, 5, 6, 7, 8_000_000, time.UTC)
 	var out []pca.Certificate
 	for i, ca := range []pca.CA{seed.SubCAs[0], seed.SubCAs[1], seed.SubCAs[1], seed.OtherSubCA, seed.SubCAs[3]} {
-		c, err := genCert(rng, idRand, ca, 0, 1_000_000+i, at.Add(time.Duration(i)*time.Minute))
+		c, err := gen.Cert(ca, 0, 1_000_000+i, at.Add(time.Duration(i)*time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/pcad-dev/pcad/internal/pca"
 )
@@ -81,5 +82,53 @@ func TestAccessKeyCache(t *testing.T) {
 	// An unknown key is NotFound.
 	if _, err := svc.LookupAccessKey(ctx, "LTAI000000000000000000xx"); pca.KindOf(err) != pca.KindNotFound {
 		t.Errorf("unknown key: %v, want NotFound", err)
+	}
+}
+
+// TestTTLCache: a value is reused within the TTL and not after (nor for a
+// clock gone backwards); a read that overlapped a forget is not stored;
+// beyond max entries the cache starts afresh.
+func TestTTLCache(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	type step struct {
+		name string
+		do   func(c *ttlCache[string, int])
+		key  string
+		at   time.Duration // lookup time after t0
+		want int           // 0: a miss
+	}
+	var epoch uint64
+	steps := []step{
+		{"put then get", func(c *ttlCache[string, int]) { c.put("a", 1, t0, 0) }, "a", 0, 1},
+		{"within the ttl", nil, "a", time.Second - 1, 1},
+		{"at the ttl", nil, "a", time.Second, 0},
+		{"clock went back", nil, "a", -1, 0},
+		{"a read overlapping a forget is not stored", func(c *ttlCache[string, int]) {
+			_, _, epoch = c.get("b", t0)
+			c.forget("x")
+			c.put("b", 2, t0, epoch)
+		}, "b", 0, 0},
+		{"a read after it is", func(c *ttlCache[string, int]) {
+			_, _, epoch = c.get("b", t0)
+			c.put("b", 2, t0, epoch)
+		}, "b", 0, 2},
+		{"forgetAll", func(c *ttlCache[string, int]) { c.forgetAll() }, "b", 0, 0},
+		{"beyond max the cache starts afresh", func(c *ttlCache[string, int]) {
+			_, _, epoch = c.get("c", t0)
+			c.put("c", 3, t0, epoch)
+			c.put("d", 4, t0, epoch)
+			c.put("e", 5, t0, epoch) // the third of max 2: only e is left
+		}, "c", 0, 0},
+		{"the newest survives", nil, "e", 0, 5},
+	}
+	c := newTTLCache[string, int](time.Second, 2)
+	for _, st := range steps {
+		if st.do != nil {
+			st.do(c)
+		}
+		got, ok, _ := c.get(st.key, t0.Add(st.at))
+		if (st.want != 0) != ok || got != st.want {
+			t.Errorf("%s: get(%q) = %d, %v; want %d", st.name, st.key, got, ok, st.want)
+		}
 	}
 }
